@@ -1,0 +1,306 @@
+/*
+ * fetch.c - Fetch v4-11 with long polls and zero-copy reads.
+ *
+ * A fetch reads whole stored batches, starting with the one holding the fetch
+ * offset and never past the high watermark; the bytes go from the segment
+ * file to the socket as libevent file segments (sendfile), never through a
+ * user-space copy.  If fewer than MinBytes are available and MaxWaitMs > 0,
+ * the request waits: appends wake every waiter (fetch_wakeup), each re-checks
+ * its partitions and answers once MinBytes are there or its timer fires.
+ * Versions 0-3 use the legacy message format, which the log does not store;
+ * their partitions get UNSUPPORTED_VERSION.
+ * Thread: the network loop.
+ */
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "proto.h"
+#include "wlog.h"
+
+typedef struct fpart {
+    int32_t partition;
+    int64_t offset;
+    int32_t max_bytes;
+} fpart_t;
+
+typedef struct ftopic {
+    kstr_t name;
+    fpart_t *parts;
+    int32_t nparts;
+} ftopic_t;
+
+typedef struct fetch_waiter {
+    bk_t *b;
+    kreq_t *req;
+    int32_t replica_id, max_wait, min_bytes, max_bytes;
+    int8_t isolation;
+    ftopic_t *topics;
+    int32_t ntopics;
+    struct event *timer;
+    struct fetch_waiter *prev, *next;
+} fetch_waiter_t;
+
+typedef struct pread_res {
+    int16_t error;
+    int64_t hw, log_start;
+    plog_slice_t slice;
+} pread_res_t;
+
+static void fw_free(fetch_waiter_t *w)
+{
+    for (int32_t i = 0; i < w->ntopics; i++)
+        free(w->topics[i].parts);
+    free(w->topics);
+    if (w->timer)
+        event_free(w->timer);
+    free(w);
+}
+
+static void read_part(bk_t *b, const fetch_waiter_t *w, kstr_t topic, const fpart_t *fp, int64_t budget,
+                      pread_res_t *r)
+{
+    memset(r, 0, sizeof *r);
+    r->hw = r->log_start = -1;
+    r->slice.len = 0;
+    bpart_t *p = bpart_get(b, (const char *)topic.ptr, (size_t)topic.len, fp->partition);
+    if (!p || !p->is_leader) {
+        mtopic_t *t = meta_topic(&b->meta, (const char *)topic.ptr, (size_t)topic.len);
+        r->error = (!t || fp->partition < 0 || fp->partition >= t->nparts) ? KERR_UNKNOWN_TOPIC_OR_PARTITION
+                                                                             : KERR_NOT_LEADER_OR_FOLLOWER;
+        return;
+    }
+    r->hw = p->hw;
+    r->log_start = plog_start_offset(p->log);
+    if (w->req->api_version < 4) {
+        r->error = KERR_UNSUPPORTED_VERSION;
+        return;
+    }
+    int64_t max = fp->max_bytes < budget ? fp->max_bytes : budget;
+    if (max < 1)
+        max = 1; /* the first batch is always sent whole (KIP-74) */
+    int64_t limit = w->replica_id >= 0 ? plog_end_offset(p->log) : p->hw;
+    r->error = (int16_t)plog_read(p->log, fp->offset, limit, max, &r->slice);
+    if (r->error)
+        r->slice.len = 0;
+}
+
+/* Bytes a fetch would return now; sets *has_error if any partition errs. */
+static int64_t fetch_available(fetch_waiter_t *w, bool *has_error)
+{
+    int64_t total = 0;
+    *has_error = false;
+    for (int32_t i = 0; i < w->ntopics; i++) {
+        for (int32_t j = 0; j < w->topics[i].nparts; j++) {
+            pread_res_t r;
+            read_part(w->b, w, w->topics[i].name, &w->topics[i].parts[j], INT32_MAX, &r);
+            if (r.error)
+                *has_error = true;
+            total += r.slice.len;
+        }
+    }
+    return total;
+}
+
+static void add_slice(struct evbuffer *out, const plog_slice_t *s)
+{
+    int fd = dup(s->fd);
+    if (fd < 0)
+        return;
+    struct evbuffer_file_segment *seg = evbuffer_file_segment_new(fd, s->pos, s->len, EVBUF_FS_CLOSE_ON_FREE);
+    if (!seg) {
+        close(fd);
+        return;
+    }
+    evbuffer_add_file_segment(out, seg, 0, s->len);
+    evbuffer_file_segment_free(seg);
+}
+
+static void fetch_respond(fetch_waiter_t *w)
+{
+    kreq_t *req = w->req;
+    int16_t v = req->api_version;
+    struct evbuffer *out = evbuffer_new();
+    kwr_t wr;
+    kwr_init(&wr, 512);
+    if (v >= 1)
+        kwr_i32(&wr, 0); /* ThrottleTimeMs */
+    if (v >= 7) {
+        kwr_i16(&wr, KERR_NONE);
+        kwr_i32(&wr, 0); /* SessionId: no fetch sessions */
+    }
+    kwr_array(&wr, false, w->ntopics);
+    int64_t total = 0;
+    for (int32_t i = 0; i < w->ntopics; i++) {
+        ftopic_t *t = &w->topics[i];
+        kwr_kstr(&wr, false, t->name);
+        kwr_array(&wr, false, t->nparts);
+        for (int32_t j = 0; j < t->nparts; j++) {
+            pread_res_t r;
+            int64_t budget = total == 0 ? w->max_bytes : w->max_bytes - total;
+            read_part(w->b, w, t->name, &t->parts[j], budget, &r);
+            if (total > 0 && budget <= 0)
+                r.slice.len = 0;
+            kwr_i32(&wr, t->parts[j].partition);
+            kwr_i16(&wr, r.error);
+            kwr_i64(&wr, r.hw);
+            if (v >= 4)
+                kwr_i64(&wr, r.hw); /* LastStableOffset: no transactions */
+            if (v >= 5)
+                kwr_i64(&wr, r.log_start);
+            if (v >= 4)
+                kwr_i32(&wr, w->isolation ? 0 : -1); /* AbortedTransactions */
+            if (v >= 11)
+                kwr_i32(&wr, -1); /* PreferredReadReplica */
+            kwr_i32(&wr, (int32_t)r.slice.len);
+            if (r.slice.len > 0) {
+                evbuffer_add(out, wr.buf, wr.len);
+                kwr_reset(&wr);
+                add_slice(out, &r.slice);
+                total += r.slice.len;
+            }
+        }
+    }
+    evbuffer_add(out, wr.buf, wr.len);
+    kwr_free(&wr);
+    kreq_respond_evb(req, out);
+    evbuffer_free(out);
+}
+
+static void fw_unlink(bk_t *b, fetch_waiter_t *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else if (b->waiters == w)
+        b->waiters = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->prev = w->next = NULL;
+}
+
+static void fw_finish(fetch_waiter_t *w)
+{
+    fw_unlink(w->b, w);
+    fetch_respond(w);
+    fw_free(w);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    fw_finish(arg);
+}
+
+static void on_wakeup(evutil_socket_t fd, short what, void *arg)
+{
+    bk_t *b = arg;
+    (void)fd;
+    (void)what;
+    fetch_waiter_t *w = b->waiters;
+    while (w) {
+        fetch_waiter_t *n = w->next;
+        bool err;
+        if (kreq_conn_closed(w->req) || fetch_available(w, &err) >= w->min_bytes || err)
+            fw_finish(w);
+        w = n;
+    }
+}
+
+void fetch_wakeup(bk_t *b)
+{
+    if (!b->waiters)
+        return;
+    if (!b->fetch_ev)
+        b->fetch_ev = event_new(b->base, -1, 0, on_wakeup, b);
+    event_active(b->fetch_ev, 0, 0);
+}
+
+void fetch_free_waiters(bk_t *b)
+{
+    while (b->waiters)
+        fw_finish(b->waiters);
+    if (b->fetch_ev)
+        event_free(b->fetch_ev);
+    b->fetch_ev = NULL;
+}
+
+static bool parse_fetch(kreq_t *req, fetch_waiter_t *w)
+{
+    krd_t *rd = &req->rd;
+    int16_t v = req->api_version;
+    w->replica_id = krd_i32(rd);
+    w->max_wait = krd_i32(rd);
+    w->min_bytes = krd_i32(rd);
+    w->max_bytes = v >= 3 ? krd_i32(rd) : INT32_MAX;
+    w->isolation = v >= 4 ? krd_i8(rd) : 0;
+    if (v >= 7) {
+        (void)krd_i32(rd); /* SessionId */
+        (void)krd_i32(rd); /* SessionEpoch */
+    }
+    w->ntopics = krd_array(rd, false, false, 6);
+    if (rd->err)
+        return false;
+    w->topics = calloc((size_t)w->ntopics + 1, sizeof *w->topics);
+    for (int32_t i = 0; i < w->ntopics && !rd->err; i++) {
+        ftopic_t *t = &w->topics[i];
+        t->name = krd_str(rd, false, false);
+        int32_t n = krd_array(rd, false, false, 16);
+        if (rd->err)
+            return false;
+        t->parts = calloc((size_t)n + 1, sizeof *t->parts);
+        t->nparts = n;
+        for (int32_t j = 0; j < n && !rd->err; j++) {
+            fpart_t *fp = &t->parts[j];
+            fp->partition = krd_i32(rd);
+            if (v >= 9)
+                (void)krd_i32(rd); /* CurrentLeaderEpoch */
+            fp->offset = krd_i64(rd);
+            if (v >= 5)
+                (void)krd_i64(rd); /* LogStartOffset (followers) */
+            fp->max_bytes = krd_i32(rd);
+        }
+    }
+    if (v >= 7) {
+        int32_t nf = krd_array(rd, false, false, 6);
+        for (int32_t i = 0; i < nf && !rd->err; i++) {
+            (void)krd_str(rd, false, false);
+            int32_t np = krd_array(rd, false, false, 4);
+            krd_skip(rd, (size_t)np * 4);
+        }
+    }
+    if (v >= 11)
+        (void)krd_str(rd, false, false); /* RackId */
+    return !rd->err;
+}
+
+void api_fetch(kreq_t *req, void *ctx)
+{
+    bk_t *b = ctx;
+    fetch_waiter_t *w = calloc(1, sizeof *w);
+    w->b = b;
+    w->req = req;
+    if (!parse_fetch(req, w)) {
+        fw_free(w);
+        kreq_close(req, "malformed Fetch request");
+        return;
+    }
+    if (w->max_bytes <= 0)
+        w->max_bytes = 1;
+    bool err;
+    if (w->max_wait <= 0 || fetch_available(w, &err) >= w->min_bytes || err) {
+        fetch_respond(w);
+        fw_free(w);
+        return;
+    }
+    w->timer = evtimer_new(b->base, on_timeout, w);
+    struct timeval tv = {w->max_wait / 1000, (w->max_wait % 1000) * 1000};
+    evtimer_add(w->timer, &tv);
+    w->next = b->waiters;
+    if (b->waiters)
+        b->waiters->prev = w;
+    b->waiters = w;
+}
