@@ -1,0 +1,84 @@
+/*
+ * znode.h - JSON of every znode Weir reads or writes, in Kafka's formats
+ * (reference/control-plane.md section 1), so ZooKeeper tools and Kafka
+ * operators' habits carry over.
+ *
+ * Encoders return a malloc'd NUL-terminated string (caller frees) or NULL on
+ * out-of-memory.  Decoders take a NUL-terminated string and return 0, or -1
+ * on malformed JSON, missing fields, wrong types or out-of-range numbers; on
+ * -1 the output holds nothing that needs freeing.
+ */
+#ifndef WEIR_ZNODE_H
+#define WEIR_ZNODE_H
+
+#include <stdint.h>
+
+/* /brokers/ids/<id> (v5).  Endpoints are "LISTENER://host:port". */
+typedef struct zn_endpoint {
+    char listener[32];
+    char host[256];
+    int32_t port;
+} zn_endpoint_t;
+
+typedef struct zn_broker {
+    int32_t id;
+    zn_endpoint_t ep[4];
+    int nep;
+    char rack[64]; /* "" = no rack (JSON null) */
+    int64_t timestamp;
+} zn_broker_t;
+
+/* {"version":5,"host","port","jmx_port":-1,"timestamp":"ms","endpoints":[...],
+ *  "listener_security_protocol_map":{...},"rack":...|null,"features":{}} */
+char *zn_broker_encode(const zn_broker_t *b);
+/* id comes from the znode's name; also accepts v1-v4 (host/port only). */
+int zn_broker_decode(const char *json, int32_t id, zn_broker_t *b);
+
+/* /controller: Kafka's v2 plus the controller's own listener. */
+typedef struct zn_controller {
+    int32_t id;
+    int64_t timestamp;
+    char host[256]; /* "" and port -1 when absent (a znode written by Kafka) */
+    int32_t port;
+} zn_controller_t;
+/* {"version":2,"brokerid","timestamp":"ms","kraftControllerEpoch":-1,"host","port"}; host/port omitted when host is "". */
+char *zn_controller_encode(const zn_controller_t *c);
+int zn_controller_decode(const char *json, zn_controller_t *c);
+
+/* /brokers/topics/<t>: replicas[p][0..nreplicas[p]-1], head = preferred leader. */
+typedef struct zn_assignment {
+    int32_t nparts;
+    int32_t *nreplicas;
+    int32_t **replicas;
+    char topic_id[23]; /* "" when absent (v1/v2 znodes) */
+} zn_assignment_t;
+char *zn_assignment_encode(const zn_assignment_t *a);
+/* Partition keys must be exactly "0".."n-1"; each list non-empty, ids >= 0, no duplicates. */
+int zn_assignment_decode(const char *json, zn_assignment_t *a);
+void zn_assignment_free(zn_assignment_t *a);
+
+/* /brokers/topics/<t>/partitions/<p>/state */
+#define ZN_MAX_ISR 64
+typedef struct zn_pstate {
+    int32_t controller_epoch, leader, leader_epoch;
+    int32_t isr[ZN_MAX_ISR];
+    int nisr;
+} zn_pstate_t;
+char *zn_pstate_encode(const zn_pstate_t *s);
+int zn_pstate_decode(const char *json, zn_pstate_t *s);
+
+/* /config/topics/<t>, /config/brokers/<id>: {"version":1,"config":{"k":"v",...}} */
+typedef struct zn_kv {
+    char *key;
+    char *value;
+} zn_kv_t;
+char *zn_config_encode(const zn_kv_t *kv, int n);
+/* Values must be JSON strings.  *kv is malloc'd (NULL when n == 0). */
+int zn_config_decode(const char *json, zn_kv_t **kv, int *n);
+void zn_kv_free(zn_kv_t *kv, int n);
+
+/* /cluster/id: {"version":"1","id":"<22-char base64url>"} (version is a string). */
+char *zn_cluster_id_encode(const char *id);
+int zn_cluster_id_decode(const char *json, char id[23]);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * ctl.h - the controller process: one struct that the event loop owns, and
+ * the functions the controller's modules call on each other.
+ *
+ *   elect.c    election, activation, resignation, fenced ZooKeeper writes
+ *   events.c   ZooKeeper watch events: brokers, topics, deletions, /controller
+ *   pstate.c   the partition state-change function, batches and the
+ *              LeaderAndIsr / UpdateMetadata / StopReplica fan-out
+ *   channel.c  one sender thread per live broker
+ *   admin.c    CreateTopics, DeleteTopics, CreatePartitions (forwarded)
+ *   model.c    the cluster model; place.c replica placement
+ *
+ * Thread: every function declared here runs on the event loop thread.
+ */
+#ifndef WEIR_CTL_H
+#define WEIR_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zkc.h" /* before zookeeper.h: it selects the synchronous API */
+
+#include "controller/cconfig.h"
+#include "controller/channel.h"
+#include "controller/model.h"
+#include "kserver.h"
+
+#define CTL_DEPOSED (-1000) /* a fenced write found a newer controller epoch */
+
+/* A tagged request whose response someone waits for. */
+typedef struct ctl_out {
+    uint64_t tag;
+    int32_t broker;
+    int16_t api_key;
+} ctl_out_t;
+
+typedef struct ctl {
+    ccfg_t cfg;
+    char host[256];
+    int port;
+    const char *config_path;
+    struct event_base *base;
+    zkc_t *zk;
+    zkc_evq_t *evq;
+    int64_t prev_session;
+    char cluster_id[23];
+    kserver_t *srv;
+    cmodel_t m;
+    bool active;
+    int32_t epoch;        /* controller epoch (ours when active, last seen otherwise) */
+    int32_t epoch_zkver;  /* zkVersion of /controller_epoch we wrote */
+    chan_hub_t *hub;
+    cchan_t **chans;      /* per live broker (active only); index by search */
+    int nchans;
+    uint64_t next_tag;
+    ctl_out_t *out;
+    int nout, capout;
+    struct pend *pending; /* admin requests waiting (admin.c) */
+    struct event *retry_ev;  /* deletion retry timer */
+    bool stopping;
+} ctl_t;
+
+/* elect.c */
+void ctl_elect(ctl_t *c);
+void ctl_resign(ctl_t *c, const char *why);
+void ctl_on_controller_event(ctl_t *c);
+void ctl_session_expired(ctl_t *c);
+
+/* A list of ZooKeeper writes run as epoch-fenced multis. */
+typedef struct zkw_op {
+    int type; /* ZOO_CREATE_OP, ZOO_SETDATA_OP, ZOO_DELETE_OP */
+    char *path;
+    char *data;
+    int version;
+    int err;
+    struct Stat stat;
+} zkw_op_t;
+typedef struct zkw {
+    zkw_op_t *ops;
+    int n, cap;
+} zkw_t;
+void zkw_create(zkw_t *w, const char *path, const char *data);
+void zkw_set(zkw_t *w, const char *path, const char *data, int version);
+void zkw_delete(zkw_t *w, const char *path, int version);
+/* Run all ops; returns ZOK if every op succeeded, CTL_DEPOSED (after
+ * resigning) if the epoch check failed, else the first error (per-op
+ * results in ops[i].err; a failed chunk is retried one op at a time). */
+int zkw_commit(ctl_t *c, zkw_t *w);
+void zkw_free(zkw_t *w);
+/* Post-order delete ops for path and everything below it (reads children). */
+void zkw_delete_tree(ctl_t *c, zkw_t *w, const char *path);
+
+/* pstate.c */
+typedef struct pref {
+    ctopic_t *t;
+    int32_t p;
+    bool is_new;
+} pref_t;
+typedef struct cbatch {
+    zkw_t w;
+    struct cb_change *ch;
+    int nch, capch;
+} cbatch_t;
+/* The single entry point for partition leader/ISR transitions: validates
+ * `ns` against the assignment and the current state and queues the state
+ * znode write (create when the partition has none); cb_commit logs each
+ * transition to the state-change log once it is durable. */
+bool ps_change(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p, const zn_pstate_t *ns, const char *why);
+/* Write the batch; apply successful changes to the model; fill *changed
+ * (malloc'd, caller frees) with the partitions that changed.  Returns ZOK,
+ * CTL_DEPOSED or a ZooKeeper error (some changes may still have applied). */
+int cb_commit(ctl_t *c, cbatch_t *b, pref_t **changed, int *nchanged);
+void cb_free(cbatch_t *b);
+/* LeaderAndIsr for `parts` to each live replica and UpdateMetadata to every
+ * live broker.  If tags != NULL, each LeaderAndIsr's tag is stored (one per
+ * live broker, in model order; 0 = none sent) for the caller to wait on. */
+void ps_propagate(ctl_t *c, const pref_t *parts, int n, uint64_t *tags);
+/* Full UpdateMetadata (every partition) + LeaderAndIsr for all of the
+ * broker's replicas. */
+void ps_send_full(ctl_t *c, int32_t broker);
+/* UpdateMetadata with the given partitions (maybe none) to every live broker except `skip`. */
+void ps_send_um_all(ctl_t *c, const pref_t *parts, int n, int32_t skip);
+uint64_t ps_send_stop(ctl_t *c, int32_t broker, const ctopic_t *t, bool del);
+/* Offline election for every partition that needs it (dead leaders, dead ISR
+ * members, no leader).  `only_broker` >= 0 limits it to partitions hosting
+ * that broker.  Writes and propagates.  Returns ZOK / CTL_DEPOSED / error. */
+int ps_elect_offline(ctl_t *c, int32_t only_broker);
+/* Initialise state for partitions that have none (new topics or partitions). */
+int ps_init_new(ctl_t *c, ctopic_t *t, uint64_t *tags);
+
+/* events.c */
+void ev_dispatch(const zkc_ev_t *ev, void *arg);
+int ev_load_all(ctl_t *c);           /* brokers, topics, deletions, with watches */
+int ev_reload_states(ctl_t *c);      /* every partition state (at activation) */
+void ev_brokers_changed(ctl_t *c);
+void ev_deletions_changed(ctl_t *c);
+void del_progress_all(ctl_t *c);
+
+/* main.c: channels and tags */
+cchan_t *ctl_chan(ctl_t *c, int32_t broker);
+void ctl_chan_open(ctl_t *c, const cbroker_t *b);
+void ctl_chan_close(ctl_t *c, int32_t broker);
+void ctl_chan_close_all(ctl_t *c);
+/* Queue a request body (taken over) to a broker; returns its tag (0 = no channel). */
+uint64_t ctl_send(ctl_t *c, int32_t broker, int16_t api_key, int16_t ver, kwr_t *body, bool track);
+
+/* admin.c */
+extern const kapi_def_t ctl_apis[];
+extern const size_t ctl_napis;
+void admin_on_ack(ctl_t *c, uint64_t tag);
+void admin_on_topic_gone(ctl_t *c, const char *topic);
+void admin_fail_all(ctl_t *c, int16_t err);
+
+/* Deletion progress (events.c), called on StopReplica results. */
+void del_on_stop_result(ctl_t *c, uint64_t tag, bool ok);
+
+#endif

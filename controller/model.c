@@ -1,0 +1,283 @@
+/*
+ * model.c - the controller's cluster model (brokers, topics, assignments,
+ * partition states, topic configs) and the pure election rules.
+ *
+ * Invariants: brokers sorted by id, topics sorted by name, unique keys;
+ * a partition's state (when has_state) satisfies cm_state_valid() against
+ * its assignment, except transiently for states read from ZooKeeper that
+ * someone else wrote.  Election functions never produce an empty ISR.
+ *
+ * Thread: the controller's event loop only (unit tests call it directly).
+ */
+#include "controller/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void cm_init(cmodel_t *m) { memset(m, 0, sizeof(*m)); }
+
+static void topic_free(ctopic_t *t)
+{
+    for (int32_t p = 0; p < t->nparts; p++)
+        free(t->parts[p].rep);
+    free(t->parts);
+    zn_kv_free(t->cfg, t->ncfg);
+    free(t->del_broker);
+    free(t->del_state);
+    free(t->del_tag);
+    free(t->name);
+    free(t);
+}
+
+void cm_free(cmodel_t *m)
+{
+    for (int i = 0; i < m->ntopics; i++)
+        topic_free(m->topics[i]);
+    free(m->topics);
+    free(m->brokers);
+    memset(m, 0, sizeof(*m));
+}
+
+static int broker_pos(const cmodel_t *m, int32_t id, bool *found)
+{
+    int lo = 0, hi = m->nbrokers;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (m->brokers[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < m->nbrokers && m->brokers[lo].id == id;
+    return lo;
+}
+
+const cbroker_t *cm_broker(const cmodel_t *m, int32_t id)
+{
+    bool found;
+    int i = broker_pos(m, id, &found);
+    return found ? &m->brokers[i] : NULL;
+}
+
+bool cm_live(const cmodel_t *m, int32_t id) { return cm_broker(m, id) != NULL; }
+
+bool cm_live_pred(const void *ctx, int32_t id) { return cm_live(ctx, id); }
+
+void cm_broker_put(cmodel_t *m, const cbroker_t *b)
+{
+    bool found;
+    int i = broker_pos(m, b->id, &found);
+    if (found) {
+        m->brokers[i] = *b;
+        return;
+    }
+    cbroker_t *nb = realloc(m->brokers, sizeof(*nb) * (size_t)(m->nbrokers + 1));
+    if (!nb)
+        abort();
+    m->brokers = nb;
+    memmove(&nb[i + 1], &nb[i], sizeof(*nb) * (size_t)(m->nbrokers - i));
+    nb[i] = *b;
+    m->nbrokers++;
+}
+
+void cm_broker_del(cmodel_t *m, int32_t id)
+{
+    bool found;
+    int i = broker_pos(m, id, &found);
+    if (!found)
+        return;
+    memmove(&m->brokers[i], &m->brokers[i + 1], sizeof(cbroker_t) * (size_t)(m->nbrokers - i - 1));
+    m->nbrokers--;
+}
+
+static int topic_pos(const cmodel_t *m, const char *name, bool *found)
+{
+    int lo = 0, hi = m->ntopics;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (strcmp(m->topics[mid]->name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < m->ntopics && strcmp(m->topics[lo]->name, name) == 0;
+    return lo;
+}
+
+ctopic_t *cm_topic(const cmodel_t *m, const char *name)
+{
+    bool found;
+    int i = topic_pos(m, name, &found);
+    return found ? m->topics[i] : NULL;
+}
+
+ctopic_t *cm_topic_add(cmodel_t *m, const char *name)
+{
+    bool found;
+    int i = topic_pos(m, name, &found);
+    if (found)
+        return m->topics[i];
+    ctopic_t *t = calloc(1, sizeof(*t));
+    ctopic_t **nt = realloc(m->topics, sizeof(*nt) * (size_t)(m->ntopics + 1));
+    if (!t || !nt || !(t->name = strdup(name)))
+        abort();
+    m->topics = nt;
+    memmove(&nt[i + 1], &nt[i], sizeof(*nt) * (size_t)(m->ntopics - i));
+    nt[i] = t;
+    m->ntopics++;
+    return t;
+}
+
+void cm_topic_del(cmodel_t *m, const char *name)
+{
+    bool found;
+    int i = topic_pos(m, name, &found);
+    if (!found)
+        return;
+    topic_free(m->topics[i]);
+    memmove(&m->topics[i], &m->topics[i + 1], sizeof(ctopic_t *) * (size_t)(m->ntopics - i - 1));
+    m->ntopics--;
+}
+
+bool cm_contains(const int32_t *a, int n, int32_t v)
+{
+    for (int i = 0; i < n; i++)
+        if (a[i] == v)
+            return true;
+    return false;
+}
+
+static bool same_replicas(const cpart_t *p, const int32_t *rep, int32_t n)
+{
+    return p->nrep == n && memcmp(p->rep, rep, sizeof(int32_t) * (size_t)n) == 0;
+}
+
+void cm_topic_set_assignment(ctopic_t *t, const zn_assignment_t *a)
+{
+    cpart_t *np = calloc((size_t)(a->nparts > 0 ? a->nparts : 1), sizeof(*np));
+    if (!np)
+        abort();
+    for (int32_t p = 0; p < a->nparts; p++) {
+        cpart_t *d = &np[p];
+        if (p < t->nparts && same_replicas(&t->parts[p], a->replicas[p], a->nreplicas[p])) {
+            *d = t->parts[p];
+            t->parts[p].rep = NULL;
+            continue;
+        }
+        if (p < t->nparts) {
+            /* Replica list changed under us: keep the state, it is still
+             * what ZooKeeper holds, but take the new replica list. */
+            d->has_state = t->parts[p].has_state;
+            d->st = t->parts[p].st;
+            d->zkver = t->parts[p].zkver;
+        }
+        d->nrep = a->nreplicas[p];
+        d->rep = malloc(sizeof(int32_t) * (size_t)(d->nrep > 0 ? d->nrep : 1));
+        if (!d->rep)
+            abort();
+        memcpy(d->rep, a->replicas[p], sizeof(int32_t) * (size_t)d->nrep);
+    }
+    for (int32_t p = 0; p < t->nparts; p++)
+        free(t->parts[p].rep);
+    free(t->parts);
+    t->parts = np;
+    t->nparts = a->nparts;
+    if (a->topic_id[0])
+        memcpy(t->topic_id, a->topic_id, sizeof(t->topic_id));
+}
+
+void cm_topic_set_config(ctopic_t *t, zn_kv_t *kv, int n)
+{
+    zn_kv_free(t->cfg, t->ncfg);
+    t->cfg = kv;
+    t->ncfg = n;
+}
+
+void cm_topic_start_delete(ctopic_t *t)
+{
+    t->deleting = true;
+    if (t->del_broker)
+        return;
+    int cap = 0;
+    for (int32_t p = 0; p < t->nparts; p++)
+        cap += t->parts[p].nrep;
+    t->del_broker = calloc((size_t)(cap ? cap : 1), sizeof(int32_t));
+    t->del_state = calloc((size_t)(cap ? cap : 1), 1);
+    t->del_tag = calloc((size_t)(cap ? cap : 1), sizeof(uint64_t));
+    if (!t->del_broker || !t->del_state || !t->del_tag)
+        abort();
+    t->ndel = 0;
+    for (int32_t p = 0; p < t->nparts; p++)
+        for (int32_t r = 0; r < t->parts[p].nrep; r++)
+            if (!cm_contains(t->del_broker, t->ndel, t->parts[p].rep[r]))
+                t->del_broker[t->ndel++] = t->parts[p].rep[r];
+}
+
+bool cm_state_valid(const cpart_t *p, const zn_pstate_t *s)
+{
+    if (s->nisr <= 0 || s->nisr > ZN_MAX_ISR)
+        return false;
+    for (int i = 0; i < s->nisr; i++) {
+        if (!cm_contains(p->rep, p->nrep, s->isr[i]))
+            return false;
+        if (cm_contains(s->isr, i, s->isr[i]))
+            return false;
+    }
+    if (s->leader != CM_LEADER_NONE && !cm_contains(s->isr, s->nisr, s->leader))
+        return false;
+    return true;
+}
+
+static bool state_equal(const zn_pstate_t *a, const zn_pstate_t *b)
+{
+    return a->leader == b->leader && a->nisr == b->nisr &&
+           memcmp(a->isr, b->isr, sizeof(int32_t) * (size_t)a->nisr) == 0;
+}
+
+bool cm_elect_offline(const cpart_t *p, bool (*live)(const void *ctx, int32_t id), const void *ctx,
+                      int32_t controller_epoch, zn_pstate_t *out)
+{
+    const zn_pstate_t *cur = &p->st;
+    zn_pstate_t n = *cur;
+    n.nisr = 0;
+    for (int i = 0; i < cur->nisr; i++)
+        if (live(ctx, cur->isr[i]))
+            n.isr[n.nisr++] = cur->isr[i];
+    if (cur->leader >= 0 && live(ctx, cur->leader) && cm_contains(n.isr, n.nisr, cur->leader)) {
+        n.leader = cur->leader;
+    } else {
+        n.leader = CM_LEADER_NONE;
+        for (int32_t r = 0; r < p->nrep; r++)
+            if (cm_contains(n.isr, n.nisr, p->rep[r])) {
+                n.leader = p->rep[r];
+                break;
+            }
+    }
+    if (n.nisr == 0 && cur->nisr > 0) {
+        /* Never write an empty ISR: the partition waits for this member. */
+        bool lead_in = cur->leader >= 0 && cm_contains(cur->isr, cur->nisr, cur->leader);
+        n.isr[0] = lead_in ? cur->leader : cur->isr[cur->nisr - 1];
+        n.nisr = 1;
+    }
+    if (state_equal(&n, cur))
+        return false;
+    n.leader_epoch = cur->leader_epoch + 1;
+    n.controller_epoch = controller_epoch;
+    *out = n;
+    return true;
+}
+
+bool cm_initial_state(const cpart_t *p, bool (*live)(const void *ctx, int32_t id), const void *ctx,
+                      int32_t controller_epoch, zn_pstate_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->controller_epoch = controller_epoch;
+    out->leader = CM_LEADER_NONE;
+    for (int32_t r = 0; r < p->nrep && out->nisr < ZN_MAX_ISR; r++)
+        if (live(ctx, p->rep[r]))
+            out->isr[out->nisr++] = p->rep[r];
+    if (out->nisr == 0)
+        return false;
+    out->leader = out->isr[0];
+    return true;
+}
