@@ -127,7 +127,7 @@ void bpart_load_config(bk_t *b, bpart_t *p)
     char path[512];
     snprintf(path, sizeof path, "/config/topics/%s", p->topic);
     char *json = NULL;
-    if (zkc_get(b->zk, path, false, &json, NULL) == ZOK && json) {
+    if (b->zk && zkc_get(b->zk, path, false, &json, NULL) == ZOK && json) {
         zn_kv_t *kv = NULL;
         int n = 0;
         if (zn_config_decode(json, &kv, &n) == 0) {
