@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "broker.h"
 #include "config.h"
@@ -42,7 +43,19 @@ static int register_broker(bk_t *b)
     char *json = zn_broker_encode(&zb);
     char path[64];
     snprintf(path, sizeof path, "/brokers/ids/%d", b->cfg.broker_id);
-    int rc = zkc_create_ephemeral(b->zk, path, json, b->prev_session, &b->broker_epoch);
+    /* A node left by a killed process of ours lives until its session
+     * expires: wait that long before calling the id in use. */
+    int64_t deadline = mono_ms() + b->cfg.zookeeper_session_timeout_ms + 2000;
+    int rc;
+    bool waited = false;
+    while ((rc = zkc_create_ephemeral(b->zk, path, json, b->prev_session, &b->broker_epoch)) == ZNODEEXISTS &&
+           mono_ms() < deadline) {
+        if (!waited)
+            wlog_info("%s exists; waiting up to %d ms for its session to expire", path,
+                      b->cfg.zookeeper_session_timeout_ms);
+        waited = true;
+        usleep(250 * 1000);
+    }
     free(json);
     if (rc == ZNODEEXISTS) {
         wlog_error("broker id %d is in use: %s is owned by another live ZooKeeper session", b->cfg.broker_id,

@@ -19,6 +19,7 @@
 
 #include "broker/log/log_int.h"
 #include "common/proto.h"
+#include "common/util.h"
 #include "common/wire.h"
 #include "common/wlog.h"
 
@@ -524,6 +525,19 @@ int plog_validate(plog_t *l, char *err, size_t errlen)
 /* Base offsets of the "<20 digits>.log" files in dir, sorted; stray files removed. */
 static int list_segments(const char *dir, int64_t **bases, size_t *n);
 
+/* Remove the files of a segment that was never loaded. */
+static void unlink_segment(plog_t *l, int64_t base)
+{
+    static const char *const exts[] = {".log", ".index", ".timeindex"};
+    char p[4096];
+    for (size_t i = 0; i < ARRAY_LEN(exts); i++) {
+        snprintf(p, sizeof(p), "%s/%020" PRId64 "%s", l->dir, base, exts[i]);
+        if (unlink(p) == 0 && i == 0)
+            wlog_warn("deleted segment %s after a truncation point", p);
+    }
+    l->dir_dirty = true;
+}
+
 static int load_segments(plog_t *l, const int64_t *bases, size_t n, bool clean)
 {
     for (size_t i = 0; i < n; i++) {
@@ -539,17 +553,8 @@ static int load_segments(plog_t *l, const int64_t *bases, size_t n, bool clean)
             return rc;
         if (truncated && i + 1 < n) {
             /* nothing after a torn or corrupt batch can be trusted */
-            for (size_t j = i + 1; j < n; j++) {
-                lseg_t gone;
-                memset(&gone, 0, sizeof(gone));
-                gone.fd = gone.idx_fd = gone.tidx_fd = -1;
-                char p[4096];
-                snprintf(p, sizeof(p), "%s/%020" PRId64, l->dir, bases[j]);
-                gone.path = strdup(p);
-                wlog_warn("deleting segment %s.log after a truncation point", p);
-                lseg_delete_files(&gone);
-            }
-            l->dir_dirty = true;
+            for (size_t j = i + 1; j < n; j++)
+                unlink_segment(l, bases[j]);
             break;
         }
     }
