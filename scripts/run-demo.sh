@@ -14,7 +14,7 @@ Usage: $PROG
 
 Starts a demo cluster in \$WEIR_DEMO_DIR (default /tmp/weir-demo): ZooKeeper,
 2 controllers, 3 brokers; creates topic 'demo' (3 partitions, replication
-factor \$WEIR_DEMO_RF, default 3), produces 5 keyed records and consumes them
+factor \$WEIR_DEMO_RF, default 1), produces 5 keyed records and consumes them
 back.  A demo cluster already running there is replaced.  The cluster keeps
 running afterwards; stop it with: scripts/cluster.sh down --dir DIR
 EOT
@@ -24,7 +24,7 @@ EOT
 esac
 
 DIR=${WEIR_DEMO_DIR:-/tmp/weir-demo}
-RF=${WEIR_DEMO_RF:-3}
+RF=${WEIR_DEMO_RF:-1}
 S=$REPO/scripts
 
 if [ -e "$DIR/cluster.env" ]; then
