@@ -59,10 +59,12 @@ int plog_append(plog_t *l, uint8_t *batch, size_t len, int32_t leader_epoch, int
  * first batch is always included whole (KIP-74) if it is below max_offset.
  * Ranges never span segments.  Returns KERR_NONE (0) with out->len possibly 0
  * (nothing available yet), or KERR_OFFSET_OUT_OF_RANGE (1) if offset < log
- * start or offset > LEO; a negative errno-style value on I/O error. */
+ * start or offset > LEO; KERR_KAFKA_STORAGE_ERROR (56) on an I/O error.
+ * The result can be put on the wire as the partition's ErrorCode as is. */
 int plog_read(plog_t *l, int64_t offset, int64_t max_offset, int64_t max_bytes, plog_slice_t *out);
 
-/* Copy-read of the same range into memory.  Caller frees *buf (NULL when *len is 0). */
+/* Copy-read of the same range into memory.  Caller frees *buf (NULL when *len
+ * is 0).  Same return values, plus KERR_UNKNOWN_SERVER_ERROR (-1) when out of memory. */
 int plog_read_copy(plog_t *l, int64_t offset, int64_t max_offset, int64_t max_bytes, uint8_t **buf, size_t *len);
 
 /* ListOffsets by timestamp: the first batch (in offset order, at or after the

@@ -238,7 +238,21 @@ static int range_end(const lseg_t *s, int64_t pos, const lbatch_t *first, int64_
     return 0;
 }
 
+static int read_range(plog_t *l, int64_t offset, int64_t max_offset, int64_t max_bytes, plog_slice_t *out);
+
+/* Fetch puts the result on the wire as an ErrorCode, so I/O errors become Kafka's. */
 int plog_read(plog_t *l, int64_t offset, int64_t max_offset, int64_t max_bytes, plog_slice_t *out)
+{
+    int rc = read_range(l, offset, max_offset, max_bytes, out);
+    if (rc < 0) {
+        wlog_error("cannot read %s at offset %" PRId64 ": %s", l->dir, offset, strerror(-rc));
+        *out = (plog_slice_t){-1, 0, 0, offset};
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    return rc;
+}
+
+static int read_range(plog_t *l, int64_t offset, int64_t max_offset, int64_t max_bytes, plog_slice_t *out)
 {
     *out = (plog_slice_t){-1, 0, 0, offset};
     if (offset < l->log_start || offset > plog_end_offset(l))
@@ -274,10 +288,10 @@ int plog_read_copy(plog_t *l, int64_t offset, int64_t max_offset, int64_t max_by
         return rc;
     uint8_t *p = malloc((size_t)sl.len);
     if (!p)
-        return -ENOMEM;
-    if ((rc = lfile_pread_all(sl.fd, p, (size_t)sl.len, sl.pos)) < 0) {
+        return KERR_UNKNOWN_SERVER_ERROR;
+    if (lfile_pread_all(sl.fd, p, (size_t)sl.len, sl.pos) < 0) {
         free(p);
-        return rc;
+        return KERR_KAFKA_STORAGE_ERROR;
     }
     *buf = p;
     *len = (size_t)sl.len;

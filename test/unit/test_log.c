@@ -807,6 +807,47 @@ static void test_checkpoints(void **state)
     rm_dir(dir);
 }
 
+static void append_at(plog_t *l, int64_t now, int64_t *base)
+{
+    size_t len;
+    uint8_t *b = make_batch(1, now, 100, &len);
+    assert_int_equal(plog_append(l, b, len, 0, now, base), 0);
+    free(b);
+}
+
+static void test_roll_triggers(void **state)
+{
+    (void)state;
+    char *dir = tmp_dir(), pdir[512];
+    plog_config_t cfg;
+    small_cfg(&cfg, 1 << 20);
+    cfg.segment_ms = 1000;
+    logmgr_t *mg = open_mgr(dir, &cfg);
+    plog_t *l = logmgr_create(mg, "roll", 0, &cfg);
+    snprintf(pdir, sizeof(pdir), "%s/roll-0", dir);
+    int64_t base;
+    append_at(l, 5000, &base);
+    append_at(l, 6000, &base); /* exactly segment.ms later: no roll yet */
+    assert_int_equal(count_logs(pdir), 1);
+    append_at(l, 6001, &base);
+    assert_int_equal(count_logs(pdir), 2);
+    char p[600];
+    snprintf(p, sizeof(p), "%s/%020d.log", pdir, 2);
+    assert_true(file_exists(p)); /* named after the LEO at the roll */
+    /* a full offset index (segment.index.bytes / 8 entries) rolls too */
+    cfg.segment_ms = -1;
+    cfg.index_interval_bytes = 0;
+    cfg.segment_index_bytes = 24;
+    plog_set_config(l, &cfg);
+    for (int i = 0; i < 8; i++)
+        append_at(l, 7000 + i, &base);
+    assert_int_equal(count_logs(pdir), 4); /* 24/12 = 2 time entries fill a segment: bases 0, 2, 5, 8 */
+    char err[256];
+    assert_int_equal(plog_validate(l, err, sizeof(err)), 0);
+    logmgr_close(mg, true);
+    rm_dir(dir);
+}
+
 static void count_cb(plog_t *l, void *arg)
 {
     (void)l;
@@ -872,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_meta_properties),
         cmocka_unit_test(test_checkpoints),
         cmocka_unit_test(test_open_cleans_leftovers),
+        cmocka_unit_test(test_roll_triggers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
