@@ -74,7 +74,7 @@ const cfg_def_t bcfg_defs[] = {
     {"socket.request.max.bytes", CFG_INT, "104857600", 1, I32MAX, F(socket_request_max_bytes), false,
      "Largest request frame accepted on a connection; bigger frames close it"},
     {"num.network.threads", CFG_INT, "3", 1, 64, F(num_network_threads), false,
-     "Number of network (event loop) threads serving connections"},
+     "Network threads for connections; this version serves every connection from one event loop and logs a notice for values above 1"},
     {"broker.rack", CFG_STRING, "", 0, 0, F(broker_rack), false,
      "Rack of this broker, used for rack-aware replica placement; empty = none"},
     {"min.insync.replicas", CFG_INT, "1", 1, I32MAX, F(min_insync_replicas), false,

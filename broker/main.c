@@ -229,6 +229,9 @@ int main(int argc, char **argv)
     struct event *sigint = evsignal_new(b->base, SIGINT, on_signal, b);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
+    if (b->cfg.num_network_threads > 1)
+        wlog_info("num.network.threads=%d: connections are served by one event loop in this version",
+                  b->cfg.num_network_threads);
     wlog_info("broker %d started, listening on %s:%d", b->cfg.broker_id, lhost[0] ? lhost : "0.0.0.0",
               kserver_port(b->srv));
 
