@@ -134,6 +134,7 @@ void api_find_coordinator(kreq_t *req, void *ctx);
 void api_create_topics(kreq_t *req, void *ctx);
 void api_delete_topics(kreq_t *req, void *ctx);
 void api_create_partitions(kreq_t *req, void *ctx);
+void api_describe_configs(kreq_t *req, void *ctx);
 void api_leader_and_isr(kreq_t *req, void *ctx);
 void api_update_metadata(kreq_t *req, void *ctx);
 void api_stop_replica(kreq_t *req, void *ctx);
