@@ -10,7 +10,7 @@
 CC ?= gcc
 SANITIZE ?=
 OPT ?= -O2
-CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DTHREADED -g $(OPT) -Wall -Wextra -Wno-unused-parameter -pthread -I. -Icommon -Ibroker -I/usr/include/zookeeper
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DTHREADED -g $(OPT) -Wall -Wextra -pthread -I. -Icommon -Ibroker -I/usr/include/zookeeper
 LIBS := -lzookeeper_mt -levent -levent_pthreads -ljansson -lsnappy -llz4 -lzstd -lz -lpthread -lm
 
 ifeq ($(SANITIZE),)

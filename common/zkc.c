@@ -52,6 +52,7 @@ static void sleep_ms(int ms)
 /* libzookeeper's thread: record session state, then hand the event on. */
 static void watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
+    (void)zh;
     zkc_t *z = ctx;
     if (type == ZOO_SESSION_EVENT) {
         pthread_mutex_lock(&z->mu);
@@ -450,6 +451,7 @@ static struct evq_node *evq_pop(zkc_evq_t *q)
 /* Loop thread: drain the counter, then deliver every queued event (without the lock held). */
 static void evq_wake(evutil_socket_t fd, short what, void *arg)
 {
+    (void)fd; (void)what;
     zkc_evq_t *q = arg;
     uint64_t cnt;
     while (read(q->fd, &cnt, sizeof cnt) > 0)

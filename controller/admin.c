@@ -123,6 +123,7 @@ static bool pend_waiting(const pend_t *pd)
 
 static void pend_timeout(evutil_socket_t fd, short what, void *arg)
 {
+    (void)fd; (void)what;
     pend_t *pd = arg;
     for (int i = 0; i < pd->n; i++)
         if (topic_waiting(&pd->t[i]))

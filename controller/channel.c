@@ -66,6 +66,7 @@ struct cchan {
 
 static void hub_cb(evutil_socket_t fd, short what, void *arg)
 {
+    (void)fd; (void)what;
     chan_hub_t *h = arg;
     pthread_mutex_lock(&h->mu);
     hub_item_t *list = h->head;

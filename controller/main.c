@@ -259,6 +259,7 @@ static void on_resp(const chan_resp_t *r, void *arg)
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
+    (void)what;
     ctl_t *c = arg;
     wlog_info("Controller %d shutting down (signal %d)", (int)c->cfg.controller_id, (int)sig);
     c->stopping = true;
@@ -269,7 +270,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(c->base);
 }
 
-static void on_retry(evutil_socket_t fd, short what, void *arg) { del_progress_all(arg); }
+static void on_retry(evutil_socket_t fd, short what, void *arg) { (void)fd; (void)what; del_progress_all(arg); }
 
 static void resolve_listener(ctl_t *c)
 {

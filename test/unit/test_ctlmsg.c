@@ -190,6 +190,7 @@ static ctl_state_t tiny_state(ctl_part_t *p, ctl_node_t *nd)
 
 static void test_lair_bytes(void **state)
 {
+    (void)state;
     ctl_part_t p;
     ctl_node_t nd;
     ctl_state_t s = tiny_state(&p, &nd);
@@ -214,6 +215,7 @@ static void test_lair_bytes(void **state)
 
 static void test_um_bytes(void **state)
 {
+    (void)state;
     ctl_part_t p;
     ctl_node_t nd;
     ctl_state_t s = tiny_state(&p, &nd);
@@ -236,6 +238,7 @@ static void test_um_bytes(void **state)
 
 static void test_stop_bytes(void **state)
 {
+    (void)state;
     char *topics[] = {"t", "u", "t"};
     int32_t parts[] = {0, 9, 5};
     ctl_stop_t s = {1, 2, 3, true, topics, parts, 3};
@@ -254,6 +257,7 @@ static void test_stop_bytes(void **state)
 
 static void test_resp_bytes(void **state)
 {
+    (void)state;
     ctl_perr_t pe[] = {{"t", 3, 6}};
     static const uint8_t perr[] = {0, 11, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 3, 0, 6};
     static const uint8_t cs[] = {0, 0, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 3};
@@ -305,11 +309,12 @@ static void roundtrip_state(void (*enc)(kwr_t *, const ctl_state_t *), state_dec
     kwr_free(&wr);
 }
 
-static void test_lair_roundtrip(void **state) { roundtrip_state(ctl_lair_encode, ctl_lair_decode, true); }
-static void test_um_roundtrip(void **state) { roundtrip_state(ctl_um_encode, ctl_um_decode, false); }
+static void test_lair_roundtrip(void **state) { (void)state; roundtrip_state(ctl_lair_encode, ctl_lair_decode, true); }
+static void test_um_roundtrip(void **state) { (void)state; roundtrip_state(ctl_um_encode, ctl_um_decode, false); }
 
 static void test_stop_roundtrip(void **state)
 {
+    (void)state;
     char *topics[] = {"b", "a", "b", "c"};
     int32_t parts[] = {1, 2, 3, 4};
     ctl_stop_t s = {7, 8, 99, false, topics, parts, 4}, d;
@@ -361,6 +366,7 @@ static void roundtrip_perr(perr_enc_fn enc, perr_dec_fn dec, bool with_error)
 
 static void test_resp_roundtrip(void **state)
 {
+    (void)state;
     roundtrip_perr(ctl_lair_resp_encode, ctl_lair_resp_decode, true);
     roundtrip_perr(ctl_stop_resp_encode, ctl_stop_resp_decode, true);
     roundtrip_perr(ctl_cs_resp_encode, ctl_cs_resp_decode, false);
@@ -381,6 +387,7 @@ static void test_resp_roundtrip(void **state)
 /* UpdateMetadata from another writer: several endpoints, PLAINTEXT not first. */
 static void test_um_endpoint_choice(void **state)
 {
+    (void)state;
     kwr_t wr;
     kwr_init(&wr, 0);
     kwr_i32(&wr, 1);
@@ -493,6 +500,7 @@ static void encode_any(int which, kwr_t *wr)
 
 static void test_truncation(void **state)
 {
+    (void)state;
     for (int which = 0; which < 7; which++) {
         kwr_t wr;
         kwr_init(&wr, 0);
@@ -514,6 +522,7 @@ static void test_truncation(void **state)
  * decode may allocate more than a small multiple of its input. */
 static void test_hostile_counts(void **state)
 {
+    (void)state;
     static const uint32_t huge[] = {0x7fffffffu, 0x7fffff00u, 0x00ffffffu, 0xffffffffu, 0x80000000u};
 #if TRACK_ALLOC
     { /* the tracker itself sees a valid decode's allocations */
@@ -735,6 +744,7 @@ static void check_lair_resp(const uint8_t *resp, size_t len)
 
 static void test_kclient_call(void **state)
 {
+    (void)state;
     struct srv s;
     char err[256];
     srv_start(&s, SRV_ANSWER);
@@ -763,6 +773,7 @@ static void test_kclient_call(void **state)
 
 static void test_kclient_flex(void **state)
 {
+    (void)state;
     struct srv s;
     char err[256];
     srv_start(&s, SRV_FLEX);
@@ -782,6 +793,7 @@ static void test_kclient_flex(void **state)
 
 static void test_kclient_failures(void **state)
 {
+    (void)state;
     static const enum srv_mode modes[] = {SRV_BAD_CORR, SRV_HUGE, SRV_SILENT};
     for (size_t i = 0; i < ARRAY_LEN(modes); i++) {
         struct srv s;

@@ -39,6 +39,7 @@ static void assert_isr(const zn_pstate_t *s, const int32_t *want, int n)
 
 static void test_leader_dies(void **state)
 {
+    (void)state;
     int32_t rep[] = {1, 2, 3}, isr[] = {1, 2, 3}, want[] = {2, 3};
     cpart_t p = mkpart(rep, 3, 1, isr, 3, 5);
     uint32_t live = (1u << 2) | (1u << 3);
@@ -53,6 +54,7 @@ static void test_leader_dies(void **state)
 
 static void test_follower_dies(void **state)
 {
+    (void)state;
     int32_t rep[] = {1, 2, 3}, isr[] = {1, 2, 3}, want[] = {1, 3};
     cpart_t p = mkpart(rep, 3, 1, isr, 3, 5);
     uint32_t live = (1u << 1) | (1u << 3);
@@ -65,6 +67,7 @@ static void test_follower_dies(void **state)
 
 static void test_no_change(void **state)
 {
+    (void)state;
     int32_t rep[] = {1, 2}, isr[] = {1, 2};
     cpart_t p = mkpart(rep, 2, 1, isr, 2, 5);
     uint32_t live = (1u << 1) | (1u << 2) | (1u << 7);
@@ -74,6 +77,7 @@ static void test_no_change(void **state)
 
 static void test_assignment_order(void **state)
 {
+    (void)state;
     /* 3 is first in assignment order but not in the ISR; among ISR members 1 precedes 2. */
     int32_t rep[] = {3, 1, 2}, isr[] = {2, 1};
     cpart_t p = mkpart(rep, 3, 2, isr, 2, 0);
@@ -85,6 +89,7 @@ static void test_assignment_order(void **state)
 
 static void test_last_isr_member_kept(void **state)
 {
+    (void)state;
     int32_t rep[] = {1, 2}, isr[] = {1, 2}, want[] = {1};
     cpart_t p = mkpart(rep, 2, 1, isr, 2, 4);
     uint32_t live = 0;
@@ -109,6 +114,7 @@ static void test_last_isr_member_kept(void **state)
 
 static void test_rf1(void **state)
 {
+    (void)state;
     int32_t rep[] = {4}, isr[] = {4};
     cpart_t p = mkpart(rep, 1, 4, isr, 1, 0);
     uint32_t live = 0;
@@ -121,6 +127,7 @@ static void test_rf1(void **state)
 
 static void test_initial_state(void **state)
 {
+    (void)state;
     int32_t rep[] = {2, 0, 1}, want[] = {2, 1};
     cpart_t p = {.nrep = 3, .rep = rep};
     uint32_t live = (1u << 1) | (1u << 2);
@@ -136,6 +143,7 @@ static void test_initial_state(void **state)
 
 static void test_state_valid(void **state)
 {
+    (void)state;
     int32_t rep[] = {1, 2, 3};
     cpart_t p = {.nrep = 3, .rep = rep};
     zn_pstate_t s = {.leader = 1, .nisr = 2, .isr = {1, 2}};
@@ -154,6 +162,7 @@ static void test_state_valid(void **state)
 
 static void test_containers(void **state)
 {
+    (void)state;
     cmodel_t m;
     cm_init(&m);
     int32_t ids[] = {5, 1, 3};

@@ -25,6 +25,7 @@ static const int32_t kafka_ref[10][3] = {{0, 1, 2}, {1, 2, 3}, {2, 3, 4}, {3, 4,
 
 static void test_fixed_start_matches_kafka(void **state)
 {
+    (void)state;
     int32_t out[30];
     char err[256];
     assert_int_equal(place_assign(five, 5, 10, 3, 0, 0, 0, out, err, sizeof(err)), 0);
@@ -35,6 +36,7 @@ static void test_fixed_start_matches_kafka(void **state)
 
 static void test_add_partitions_continues_pattern(void **state)
 {
+    (void)state;
     int32_t out[15];
     char err[256];
     /* Adding partitions 5..9 with the same start gives the tail of the full assignment. */
@@ -46,6 +48,7 @@ static void test_add_partitions_continues_pattern(void **state)
 
 static void test_errors(void **state)
 {
+    (void)state;
     int32_t out[64];
     char err[256];
     place_broker_t one[] = {{1, NULL}};
@@ -61,6 +64,7 @@ static void test_errors(void **state)
 
 static void test_single_broker(void **state)
 {
+    (void)state;
     int32_t out[4];
     char err[256];
     place_broker_t one[] = {{7, NULL}};
@@ -71,6 +75,7 @@ static void test_single_broker(void **state)
 
 static void test_random_start_properties(void **state)
 {
+    (void)state;
     place_broker_t b[] = {{10, NULL}, {11, NULL}, {12, NULL}, {13, NULL}};
     for (int round = 0; round < 50; round++) {
         int32_t out[12 * 3];
@@ -93,6 +98,7 @@ static void test_random_start_properties(void **state)
 
 static void test_rack_aware(void **state)
 {
+    (void)state;
     /* rack1: 0,5  rack2: 1,2  rack3: 3,4 -> alternated list 0,1,3,5,2,4 */
     place_broker_t b[] = {{0, "rack1"}, {1, "rack2"}, {2, "rack2"}, {3, "rack3"}, {4, "rack3"}, {5, "rack1"}};
     const char *rack_of[6] = {"rack1", "rack2", "rack2", "rack3", "rack3", "rack1"};
@@ -120,6 +126,7 @@ static void test_rack_aware(void **state)
 
 static void test_validate(void **state)
 {
+    (void)state;
     char err[256];
     int32_t live[] = {1, 2, 3};
     int32_t p0[] = {1, 2}, p1[] = {2, 3}, dup[] = {1, 1}, unknown[] = {1, 9}, one[] = {1};

@@ -74,6 +74,7 @@ static bool port_open(int port)
 
 static int start_zk(void **state)
 {
+    (void)state;
     snprintf(g_dir, sizeof g_dir, "/tmp/weir-test-zkc.XXXXXX");
     if (!mkdtemp(g_dir))
         return -1;
@@ -119,6 +120,7 @@ static int start_zk(void **state)
 
 static int teardown_zk(void **state)
 {
+    (void)state;
     stop_zk();
     return 0;
 }
@@ -135,6 +137,7 @@ static zkc_t *open_at(const char *chroot, zkc_watch_fn fn, void *arg)
 
 static void test_chroot_created(void **state)
 {
+    (void)state;
     zkc_t *root = open_at("", NULL, NULL);
     assert_int_equal(zkc_exists(root, "/weir/c1", false, NULL), ZNONODE);
 
@@ -176,6 +179,7 @@ static void test_chroot_created(void **state)
 
 static void test_cluster_id(void **state)
 {
+    (void)state;
     zkc_t *a = open_at("/weir/c2", NULL, NULL);
     zkc_t *b = open_at("/weir/c2", NULL, NULL);
     char id1[23], id2[23], id3[23];
@@ -209,6 +213,7 @@ static void test_cluster_id(void **state)
 
 static void test_create_ephemeral(void **state)
 {
+    (void)state;
     zkc_t *a = open_at("/weir/c4", NULL, NULL);
     zkc_t *b = open_at("/weir/c4", NULL, NULL);
     assert_int_equal(zkc_mkdirs(a, "/brokers/ids"), ZOK);
@@ -274,6 +279,7 @@ static void run_loop(struct event_base *base, int ms)
 
 static void test_evq_watch(void **state)
 {
+    (void)state;
     static struct evlog l;
     memset(&l, 0, sizeof l);
     l.base = event_base_new();
@@ -323,6 +329,7 @@ static void *push_many(void *arg)
 
 static void test_evq_threads(void **state)
 {
+    (void)state;
     static struct evlog l;
     memset(&l, 0, sizeof l);
     l.base = event_base_new();
@@ -357,6 +364,7 @@ static void test_evq_threads(void **state)
 
 static void test_open_fails(void **state)
 {
+    (void)state;
     char conn[64], err[256];
     snprintf(conn, sizeof conn, "127.0.0.1:%d", free_port());
     int64_t t0 = mono_ms();

@@ -42,6 +42,7 @@ static zn_broker_t sample_broker(void)
 
 static void test_broker_roundtrip(void **state)
 {
+    (void)state;
     zn_broker_t b = sample_broker(), d;
     char *json = zn_broker_encode(&b);
     assert_non_null(json);
@@ -79,6 +80,7 @@ static void test_broker_roundtrip(void **state)
 
 static void test_broker_kafka_documents(void **state)
 {
+    (void)state;
     zn_broker_t d;
     const char *v5 = "{\"version\":5,\"host\":\"b1\",\"port\":9092,\"jmx_port\":-1,\"timestamp\":\"1700000000000\","
                      "\"endpoints\":[\"CLIENT://b1:9092\",\"REPLICATION://b1:9093\"],"
@@ -109,6 +111,7 @@ static void test_broker_kafka_documents(void **state)
 
 static void test_broker_malformed(void **state)
 {
+    (void)state;
     static const char *bad[] = {
         "",
         "not json",
@@ -153,6 +156,7 @@ static void test_broker_malformed(void **state)
 
 static void test_controller(void **state)
 {
+    (void)state;
     zn_controller_t c = {.id = 3, .timestamp = 1700000000000, .port = 9190}, d;
     strcpy(c.host, "ctl.local");
     char *json = zn_controller_encode(&c);
@@ -191,6 +195,7 @@ static void test_controller(void **state)
 
 static void test_assignment_roundtrip(void **state)
 {
+    (void)state;
     int32_t r0[] = {1, 2, 3}, r1[] = {2, 3, 1}, r2[] = {3};
     int32_t *reps[] = {r0, r1, r2};
     int32_t nrep[] = {3, 3, 1};
@@ -222,6 +227,7 @@ static void test_assignment_roundtrip(void **state)
 
 static void test_assignment_malformed(void **state)
 {
+    (void)state;
     static const char *bad[] = {
         "{\"version\":3}",
         "{\"partitions\":[]}",
@@ -255,6 +261,7 @@ static void test_assignment_malformed(void **state)
 
 static void test_pstate(void **state)
 {
+    (void)state;
     zn_pstate_t s = {.controller_epoch = 17, .leader = 1, .leader_epoch = 42, .isr = {1, 2, 3}, .nisr = 3}, d;
     char *json = zn_pstate_encode(&s);
     assert_string_equal(json, "{\"controller_epoch\":17,\"leader\":1,\"version\":1,\"leader_epoch\":42,\"isr\":[1,2,3]}");
@@ -295,6 +302,7 @@ static void test_pstate(void **state)
 
 static void test_config(void **state)
 {
+    (void)state;
     zn_kv_t kv[] = {{"min.insync.replicas", "2"}, {"retention.ms", "86400000"}}, *d;
     int n;
     char *json = zn_config_encode(kv, 2);
@@ -321,6 +329,7 @@ static void test_config(void **state)
 
 static void test_cluster_id(void **state)
 {
+    (void)state;
     char id[23];
     char *json = zn_cluster_id_encode("q7Xz-_0123456789abcdEF");
     assert_string_equal(json, "{\"version\":\"1\",\"id\":\"q7Xz-_0123456789abcdEF\"}");
