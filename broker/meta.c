@@ -158,13 +158,25 @@ void meta_apply(meta_t *m, const ctl_state_t *s)
         }
         m->nbrokers = s->nnodes;
     }
+    int run_end = 0;     /* entries of one topic arrive together: [run start, run_end) */
+    int32_t limit = 0;   /* partition indexes this run may use */
     for (int i = 0; i < s->nparts; i++) {
         const ctl_part_t *cp = &s->parts[i];
+        if (i >= run_end) {
+            for (run_end = i + 1; run_end < s->nparts && !strcmp(s->parts[run_end].topic, cp->topic); run_end++)
+                ;
+            /* A topic grows by at most the entries this request carries for
+             * it, so a hostile index cannot make the cache allocate without bound. */
+            const mtopic_t *old = meta_topic(m, cp->topic, strlen(cp->topic));
+            limit = (old ? old->nparts : 0) + (run_end - i);
+        }
+        if (!bk_valid_topic((const uint8_t *)cp->topic, strlen(cp->topic)))
+            continue;
         if (cp->leader == -2) {
             topic_delete(m, cp->topic);
             continue;
         }
-        if (cp->partition < 0 || cp->partition > 1000000)
+        if (cp->partition < 0 || cp->partition >= limit)
             continue;
         mtopic_t *t = topic_upsert(m, cp->topic, cp->partition);
         if (!t)

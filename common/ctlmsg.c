@@ -106,13 +106,22 @@ static int skip_i32s(krd_t *rd)
     return rd->err ? -1 : 0;
 }
 
+/* A wire string as a C string; NULL if it holds a NUL byte, which would
+ * silently shorten a topic or host name. */
+static char *name_dup(kstr_t s)
+{
+    if (s.len > 0 && memchr(s.ptr, 0, (size_t)s.len))
+        return NULL;
+    return kstr_dup(s);
+}
+
 /* Non-null STRING as a fresh C string; NULL on error (rd->err set on short input). */
 static char *read_str(krd_t *rd)
 {
     kstr_t s = krd_str(rd, false, false);
     if (rd->err)
         return NULL;
-    char *d = kstr_dup(s);
+    char *d = name_dup(s);
     if (!d)
         rd->err = true;
     return d;
@@ -235,7 +244,7 @@ static int read_topic_states(krd_t *rd, ctl_state_t *s, bool lair)
         s->parts = parts;
         for (int32_t i = 0; i < np; i++) {
             ctl_part_t *p = &s->parts[s->nparts++];
-            if (!(p->topic = kstr_dup(name)) || read_part(rd, p, lair) < 0)
+            if (!(p->topic = name_dup(name)) || read_part(rd, p, lair) < 0)
                 return -1;
         }
     }
@@ -325,7 +334,7 @@ static int read_endpoints(krd_t *rd, ctl_node_t *nd)
         if (nd->host && (have_plaintext || !plaintext))
             continue;
         free(nd->host);
-        if (!(nd->host = kstr_dup(host)))
+        if (!(nd->host = name_dup(host)))
             return -1;
         nd->port = port;
         have_plaintext = plaintext;
@@ -485,7 +494,7 @@ static int read_stop_topics(krd_t *rd, ctl_stop_t *s)
         for (int32_t i = 0; i < np; i++) {
             int k = s->n++;
             s->partitions[k] = krd_i32(rd);
-            if (!(s->topics[k] = kstr_dup(name)))
+            if (!(s->topics[k] = name_dup(name)))
                 return -1;
         }
     }

@@ -46,11 +46,13 @@ typedef struct kconn {
     kreq_t *head, *tail;       /* in-order request queue */
     int npending;
     int busy; /* >0 while on_read runs: defer freeing */
+    bool closing; /* no more reads; closes once earlier responses are written */
     bool closed;
     char peer[64];
 } kconn_t;
 
 static void conn_close(kconn_t *c);
+static void conn_shutdown(kconn_t *c);
 
 static void req_free(kreq_t *r)
 {
@@ -80,8 +82,6 @@ static void conn_flush(kconn_t *c)
             bufferevent_write_buffer(c->bev, r->resp);
         req_free(r);
     }
-    if (c->closed)
-        conn_maybe_free(c);
 }
 
 static void finish(kreq_t *req, struct evbuffer *body, bool none)
@@ -105,7 +105,9 @@ static void finish(kreq_t *req, struct evbuffer *body, bool none)
         if (body)
             evbuffer_add_buffer(req->resp, body);
     }
-    conn_flush(req->conn);
+    kconn_t *c = req->conn; /* req may be freed by the flush */
+    conn_flush(c);
+    conn_maybe_free(c);
 }
 
 void kreq_respond(kreq_t *req, const kwr_t *body)
@@ -125,17 +127,18 @@ void kreq_respond_evb(kreq_t *req, struct evbuffer *body) { finish(req, body, fa
 
 void kreq_respond_none(kreq_t *req) { finish(req, NULL, true); }
 
-bool kreq_conn_closed(const kreq_t *req) { return req->conn->closed; }
+bool kreq_conn_closed(const kreq_t *req) { return req->conn->closed || req->conn->closing; }
 
 void kreq_close(kreq_t *req, const char *why)
 {
     kconn_t *c = req->conn;
-    if (!c->closed)
+    if (!c->closed && !c->closing)
         wlog_warn("closing connection from %s: %s", c->peer, why);
     req->done = true;
     req->no_response = true;
-    conn_close(c);
+    conn_shutdown(c);
     conn_flush(c);
+    conn_maybe_free(c);
 }
 
 const kapi_def_t *kapi_find(const kapi_def_t *apis, size_t napis, int16_t key)
@@ -256,7 +259,7 @@ static void on_read(struct bufferevent *bev, void *arg)
     kconn_t *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     c->busy++;
-    while (!c->closed) {
+    while (!c->closed && !c->closing) {
         size_t avail = evbuffer_get_length(in);
         if (avail < 4)
             break;
@@ -266,19 +269,19 @@ static void on_read(struct bufferevent *bev, void *arg)
         if (size < 0 || (size_t)size > c->srv->max_frame) {
             wlog_warn("closing connection from %s: request size %d outside [0, %zu] (socket.request.max.bytes)",
                       c->peer, size, c->srv->max_frame);
-            conn_close(c);
+            conn_shutdown(c);
             break;
         }
         if (size < 8) { /* shorter than the smallest request header */
             wlog_warn("closing connection from %s: request size %d too small for a header", c->peer, size);
-            conn_close(c);
+            conn_shutdown(c);
             break;
         }
         if (avail < 4 + (size_t)size)
             break;
         uint8_t *frame = malloc((size_t)size);
         if (!frame) {
-            conn_close(c);
+            conn_shutdown(c);
             break;
         }
         evbuffer_drain(in, 4);
@@ -297,6 +300,30 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         conn_close(c);
         conn_maybe_free(c);
     }
+}
+
+static void on_drained(struct bufferevent *bev, void *arg)
+{
+    kconn_t *c = arg;
+    (void)bev;
+    conn_close(c);
+    conn_maybe_free(c);
+}
+
+/* Stop reading; close once the responses already queued have been written,
+ * so a client sees every answer that preceded the bad request. */
+static void conn_shutdown(kconn_t *c)
+{
+    if (c->closed || c->closing)
+        return;
+    c->closing = true;
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        conn_close(c);
+        return;
+    }
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    bufferevent_setcb(c->bev, NULL, on_drained, on_event, c);
 }
 
 static void conn_close(kconn_t *c)

@@ -92,8 +92,30 @@ static void on_forwarded(void *arg, const uint8_t *resp, size_t len)
     free(f);
 }
 
+/* Read the whole request: only a well-formed one is answered or forwarded. */
+static bool admin_well_formed(const kreq_t *req)
+{
+    krd_t rd = req->rd;
+    int32_t n = krd_array(&rd, false, false, 2);
+    for (int32_t i = 0; i < n && !rd.err; i++) {
+        (void)krd_str(&rd, false, false);
+        if (req->api_key == KAPI_CREATE_TOPICS)
+            skip_create_topic(&rd);
+        else if (req->api_key == KAPI_CREATE_PARTITIONS)
+            skip_partitions_topic(&rd);
+    }
+    (void)krd_i32(&rd); /* timeoutMs */
+    if ((req->api_key == KAPI_CREATE_TOPICS && req->api_version >= 1) || req->api_key == KAPI_CREATE_PARTITIONS)
+        (void)krd_bool(&rd); /* validateOnly */
+    return !rd.err;
+}
+
 static void forward(kreq_t *req, bk_t *b)
 {
+    if (!admin_well_formed(req)) {
+        kreq_close(req, "malformed admin request");
+        return;
+    }
     if (!fwd_known(b)) {
         respond_error(req, KERR_NOT_CONTROLLER, "No active controller is known.");
         return;

@@ -51,6 +51,8 @@ static void set_ids(int32_t **dst, int32_t *ndst, const int32_t *src, int n)
 static int16_t apply_partition(bk_t *b, const ctl_part_t *cp)
 {
     int32_t me = b->cfg.broker_id;
+    if (!bk_valid_topic((const uint8_t *)cp->topic, strlen(cp->topic)))
+        return KERR_INVALID_TOPIC_EXCEPTION;
     if (!contains(cp->replicas, cp->nreplicas, me))
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     bpart_t *p = bpart_get(b, cp->topic, strlen(cp->topic), cp->partition);
@@ -147,6 +149,10 @@ void api_stop_replica(kreq_t *req, void *ctx)
         pe[i].error = err;
         if (err)
             continue;
+        if (!bk_valid_topic((const uint8_t *)s.topics[i], strlen(s.topics[i]))) {
+            pe[i].error = KERR_INVALID_TOPIC_EXCEPTION;
+            continue;
+        }
         bpart_t *p = bpart_get(b, s.topics[i], strlen(s.topics[i]), s.partitions[i]);
         if (p) {
             wlog_info("stopping replica %s-%d%s", s.topics[i], s.partitions[i],
