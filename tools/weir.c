@@ -34,8 +34,13 @@ static const char usage_text[] =
     "  consume TOPIC [-p PARTITION] [-o beginning|end|OFFSET] [-c MAX] [-e] [-t TIMEOUT_MS]\n"
     "          [-K SEP] [--print-key] [--print-offset] [--print-timestamp] [--print-headers]\n"
     "          [--print-partition]\n"
-    "  perf produce --topic T [--num-records N | --duration S] --record-size BYTES ...\n"
-    "  perf consume --topic T [--messages N] [--timeout-ms MS] ...\n"
+    "  perf produce --topic T [--num-records N | --duration S] --record-size BYTES [--warmup S]\n"
+    "          [--acks 1|all|0] [--linger-ms MS] [--batch-size B] [--compression C]\n"
+    "          [--throughput MSGS_PER_S (-1 = max)] [--partitions P [--replication-factor R]]\n"
+    "  perf consume --topic T [--messages N] [--timeout-ms MS]\n"
+    "          [--record-size B --partitions P (fill of the mock cluster)]\n"
+    "  perf prints one JSON line: records, seconds, msgs_per_s, mb_per_s (2^20 B),\n"
+    "  latency_ms p50/p99/p999 (delivery report, or end to end from CreateTime), errors\n"
     "\n"
     "Environment: WEIR_TIMEOUT_MS bounds metadata and admin requests (default 10000).\n";
 
