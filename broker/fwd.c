@@ -210,9 +210,16 @@ void fwd_controller_changed(bk_t *b)
     fwd_t *f = fwd_get(b);
     char *json = NULL;
     zn_controller_t zc;
-    int rc = zkc_get(b->zk, "/controller", true, &json, NULL);
-    if (rc == ZNONODE) /* watch for its creation instead */
-        zkc_exists(b->zk, "/controller", true, NULL);
+    int rc;
+    /* A get on a missing node leaves no watch: watch its creation instead,
+     * and read again if it appeared in between. */
+    for (int tries = 0; tries < 5; tries++) {
+        free(json);
+        json = NULL;
+        rc = zkc_get(b->zk, "/controller", true, &json, NULL);
+        if (rc != ZNONODE || zkc_exists(b->zk, "/controller", true, NULL) != ZOK)
+            break;
+    }
     bool ok = rc == ZOK && json && zn_controller_decode(json, &zc) == 0;
     free(json);
     if (ok && zc.id == f->controller_id && zc.port == f->port && !strcmp(zc.host, f->host))

@@ -378,6 +378,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     if (s->conns)
         s->conns->prev = c;
     s->conns = c;
+    /* libevent reads 16 KiB per callback by default: far too little for
+     * megabyte produce requests. */
+    bufferevent_set_max_single_read(c->bev, 1 << 20);
+    bufferevent_set_max_single_write(c->bev, 1 << 20);
     bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
