@@ -214,10 +214,11 @@ static void topics_refresh(ctl_t *c, bool act)
     int n = 0;
     if (zkc_children(c->zk, "/brokers/topics", true, &names, &n) != ZOK)
         return;
-    qsort(names, (size_t)n, sizeof(char *), cmp_str);
+    if (n > 0)
+        qsort(names, (size_t)n, sizeof(char *), cmp_str);
     for (int i = c->m.ntopics - 1; i >= 0; i--) {
         char *nm = c->m.topics[i]->name;
-        if (bsearch(&nm, names, (size_t)n, sizeof(char *), cmp_str))
+        if (n > 0 && bsearch(&nm, names, (size_t)n, sizeof(char *), cmp_str))
             continue;
         char *gone = strdup(nm);
         wlog_info("Controller %d: topic %s is gone", (int)c->cfg.controller_id, gone);

@@ -175,25 +175,30 @@ int main(int argc, char **argv)
     if (!g.props)
         return WT_EX_FAIL;
     cmd = parse_global(argc, argv, &g);
-    if (cmd < 0)
-        return WT_EX_USAGE;
-    if (cmd >= argc) {
-        fputs(usage_text, stderr);
+    if (cmd < 0 || cmd >= argc) {
+        if (cmd >= argc)
+            fputs(usage_text, stderr);
+        free(g.props);
         return WT_EX_USAGE;
     }
     name = argv[cmd];
     argc -= cmd;
     argv += cmd;
+    int rc;
     if (strcmp(name, "topics") == 0)
-        return wt_topics_main(&g, argc, argv);
-    if (strcmp(name, "produce") == 0)
-        return wt_produce_main(&g, argc, argv);
-    if (strcmp(name, "consume") == 0)
-        return wt_consume_main(&g, argc, argv);
-    if (strcmp(name, "perf") == 0)
-        return wt_perf_main(&g, argc, argv);
-    fprintf(stderr, "weir: unknown command '%s'\n%s", name, usage_text);
-    return WT_EX_USAGE;
+        rc = wt_topics_main(&g, argc, argv);
+    else if (strcmp(name, "produce") == 0)
+        rc = wt_produce_main(&g, argc, argv);
+    else if (strcmp(name, "consume") == 0)
+        rc = wt_consume_main(&g, argc, argv);
+    else if (strcmp(name, "perf") == 0)
+        rc = wt_perf_main(&g, argc, argv);
+    else {
+        fprintf(stderr, "weir: unknown command '%s'\n%s", name, usage_text);
+        rc = WT_EX_USAGE;
+    }
+    free(g.props);
+    return rc;
 }
 
 /* Unknown topics are retried too: a topic created a moment ago may not have
