@@ -61,6 +61,18 @@ struct ctl_state;
 void meta_apply(meta_t *m, const struct ctl_state *s);
 
 /* ---- hosted partitions (broker/partition.c) ---- */
+
+/* What a leader knows of one follower (Kafka's Replica fetch state). */
+typedef struct rfollower {
+    int32_t id;
+    int64_t leo;                 /* -1 until its first fetch */
+    int64_t last_caught_up_ms;   /* monotonic; 0 = never */
+    int64_t last_fetch_leader_leo;
+    int64_t last_fetch_ms;
+} rfollower_t;
+
+enum follow_state { FOLLOW_NONE, FOLLOW_TRUNCATING, FOLLOW_FETCHING };
+
 typedef struct bpart {
     char *topic;
     int32_t partition;
@@ -72,6 +84,15 @@ typedef struct bpart {
     int32_t min_insync;         /* topic min.insync.replicas (or the broker default) */
     int32_t max_message_bytes;  /* topic max.message.bytes (or message.max.bytes) */
     bool is_leader;
+    /* leader side */
+    rfollower_t *fol;           /* one per replica other than us */
+    int32_t nfol;
+    int64_t epoch_start_offset; /* our LEO when this leader epoch began */
+    bool isr_inflight;          /* one AlterPartition at a time */
+    int32_t *pending_isr, npending; /* requested ISR while in flight */
+    /* follower side */
+    enum follow_state follow;
+    struct fetcher *fetcher;
     struct bpart *next;         /* hash chain */
 } bpart_t;
 
@@ -86,6 +107,23 @@ void bpart_update_hw(bk_t *b, bpart_t *p);
 /* Load per-topic configuration from /config/topics/<t> into the partition and its log. */
 void bpart_load_config(bk_t *b, bpart_t *p);
 
+/* ---- replication (broker/replica/) ---- */
+/* Leadership changed by LeaderAndIsr: set up the leader or follower side. */
+void repl_become_leader(bk_t *b, bpart_t *p);
+void repl_become_follower(bk_t *b, bpart_t *p, const char *leader_host, int32_t leader_port);
+/* The partition stops being replicated here (StopReplica, removal). */
+void repl_stop(bk_t *b, bpart_t *p);
+/* A follower fetched at `offset` (its log end offset). */
+void repl_follower_fetched(bk_t *b, bpart_t *p, int32_t replica_id, int64_t offset);
+/* Maximal ISR size: committed ISR plus a pending expansion. */
+int32_t repl_max_isr_size(const bpart_t *p);
+/* Periodic ISR shrink check (every replica.lag.time.max.ms / 2). */
+void repl_check_isr(bk_t *b);
+void repl_shutdown(bk_t *b);
+/* Acknowledge waiting acks=all produces whose offsets the HW now covers. */
+void produce_wakeup(bk_t *b);
+void produce_free_waiters(bk_t *b);
+
 /* ---- fetch long polls (broker/api/fetch.c) ---- */
 /* Called after an append or a HW move: re-evaluates waiting fetches soon. */
 void fetch_wakeup(bk_t *b);
@@ -96,6 +134,9 @@ typedef void (*fwd_cb)(void *arg, const uint8_t *resp, size_t len); /* resp NULL
 /* Send a request to the active controller; cb runs on the loop with the response body. */
 void fwd_call(bk_t *b, int16_t api_key, int16_t api_version, const char *client_id, const uint8_t *body,
               size_t len, int timeout_ms, fwd_cb cb, void *arg);
+/* The same with flexible request/response headers (AlterPartition). */
+void fwd_call_flex(bk_t *b, int16_t api_key, int16_t api_version, const char *client_id, const uint8_t *body,
+                   size_t len, int timeout_ms, fwd_cb cb, void *arg);
 /* Re-read /controller (called on start and on its watch). */
 void fwd_controller_changed(bk_t *b);
 void fwd_free(bk_t *b);
@@ -122,8 +163,22 @@ struct bk {
     struct fwd *fwd;
     struct fetch_waiter *waiters;
     struct event *fetch_ev;
-    struct event *retention_ev, *checkpoint_ev;
+    struct event *retention_ev, *checkpoint_ev, *isr_ev;
+    struct fetcher *fetchers;
+    struct delayed_produce *dprods;
+    bool shutting_down;
+    /* Leader lease (R8): monotonic send time of the newest ZooKeeper request
+     * that was answered.  Written by libzookeeper's thread. */
+    _Atomic int64_t zk_last_ok_ms;
+    struct event *lease_ev;
 };
+
+/* False once ZooKeeper has not answered for 2/3 of the session timeout: the
+ * session may be expiring and another leader may already be elected, so this
+ * broker must not serve as a leader (checked on every produce and fetch). */
+bool bk_lease_valid(bk_t *b);
+/* Start probing ZooKeeper for the lease (broker/lease.c). */
+void lease_start(bk_t *b);
 
 /* ---- API handlers (broker/api/, one file per API) ---- */
 void api_produce(kreq_t *req, void *ctx);
@@ -135,6 +190,7 @@ void api_create_topics(kreq_t *req, void *ctx);
 void api_delete_topics(kreq_t *req, void *ctx);
 void api_create_partitions(kreq_t *req, void *ctx);
 void api_describe_configs(kreq_t *req, void *ctx);
+void api_offset_for_leader_epoch(kreq_t *req, void *ctx);
 void api_leader_and_isr(kreq_t *req, void *ctx);
 void api_update_metadata(kreq_t *req, void *ctx);
 void api_stop_replica(kreq_t *req, void *ctx);

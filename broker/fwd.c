@@ -29,6 +29,7 @@ typedef struct fcall {
     fwd_cb cb;
     void *arg;
     struct event *timer;
+    bool flex; /* response header v1: tags after the correlation id */
     bool done;
     struct fcall *next;
 } fcall_t;
@@ -118,7 +119,14 @@ static void on_read(struct bufferevent *bev, void *arg)
         f->head = c->next;
         if (!f->head)
             f->tail = NULL;
-        call_done(c, frame + 4, (size_t)size - 4);
+        krd_t rd;
+        krd_init(&rd, frame + 4, (size_t)size - 4);
+        if (c->flex)
+            krd_tags(&rd);
+        if (rd.err)
+            call_done(c, NULL, 0);
+        else
+            call_done(c, rd.buf + rd.pos, rd.len - rd.pos);
         free(c);
         free(frame);
     }
@@ -168,8 +176,8 @@ static void on_call_timeout(evutil_socket_t fd, short what, void *arg)
     call_done(arg, NULL, 0); /* stays queued: its late answer is dropped */
 }
 
-void fwd_call(bk_t *b, int16_t api_key, int16_t api_version, const char *client_id, const uint8_t *body,
-              size_t len, int timeout_ms, fwd_cb cb, void *arg)
+static void call(bk_t *b, bool flex, int16_t api_key, int16_t api_version, const char *client_id,
+                 const uint8_t *body, size_t len, int timeout_ms, fwd_cb cb, void *arg)
 {
     fwd_t *f = fwd_get(b);
     if (!ensure_conn(f)) {
@@ -182,6 +190,7 @@ void fwd_call(bk_t *b, int16_t api_key, int16_t api_version, const char *client_
         f->next_corr = 1;
     c->cb = cb;
     c->arg = arg;
+    c->flex = flex;
     if (timeout_ms > 0) {
         c->timer = evtimer_new(b->base, on_call_timeout, c);
         struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
@@ -199,10 +208,24 @@ void fwd_call(bk_t *b, int16_t api_key, int16_t api_version, const char *client_
     kwr_i16(&wr, api_version);
     kwr_i32(&wr, c->corr);
     kwr_str(&wr, false, client_id ? client_id : "weir-broker");
+    if (flex)
+        kwr_tags(&wr);
     kwr_raw(&wr, body, len);
     kwr_put_i32_at(&wr, sz, (int32_t)(wr.len - 4));
     bufferevent_write(f->bev, wr.buf, wr.len);
     kwr_free(&wr);
+}
+
+void fwd_call(bk_t *b, int16_t api_key, int16_t api_version, const char *client_id, const uint8_t *body,
+              size_t len, int timeout_ms, fwd_cb cb, void *arg)
+{
+    call(b, false, api_key, api_version, client_id, body, len, timeout_ms, cb, arg);
+}
+
+void fwd_call_flex(bk_t *b, int16_t api_key, int16_t api_version, const char *client_id, const uint8_t *body,
+                   size_t len, int timeout_ms, fwd_cb cb, void *arg)
+{
+    call(b, true, api_key, api_version, client_id, body, len, timeout_ms, cb, arg);
 }
 
 void fwd_controller_changed(bk_t *b)

@@ -20,6 +20,8 @@
 
 #include "broker.h"
 #include "config.h"
+#include "ctlmsg.h"
+#include "proto.h"
 #include "util.h"
 #include "wlog.h"
 #include "znode.h"
@@ -100,12 +102,84 @@ static void on_zk_event(const zkc_ev_t *ev, void *arg)
         fwd_controller_changed(b);
 }
 
+/* ---- controlled shutdown: move leadership away before leaving ---- */
+
+#define CS_MAX_ATTEMPTS 5
+#define CS_BACKOFF_MS 500
+
+static int cs_attempts;
+static struct event *cs_timer;
+
+static void cs_send(bk_t *b);
+
+static void cs_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cs_send(arg);
+}
+
+static void cs_done(void *arg, const uint8_t *resp, size_t len)
+{
+    bk_t *b = arg;
+    int16_t err = KERR_REQUEST_TIMED_OUT;
+    ctl_perr_t *rem = NULL;
+    int n = -1;
+    if (resp) {
+        krd_t rd;
+        krd_init(&rd, resp, len);
+        if (ctl_cs_resp_decode(&rd, &err, &rem, &n) != 0)
+            err = KERR_INVALID_REQUEST;
+    }
+    if (err == KERR_NONE && n == 0) {
+        wlog_info("controlled shutdown complete: no partitions led here");
+        event_base_loopexit(b->base, NULL);
+    } else if (++cs_attempts >= CS_MAX_ATTEMPTS) {
+        wlog_warn("controlled shutdown incomplete after %d attempts (%s, %d partition(s) still led): stopping",
+                  cs_attempts, kerr_name(err), n);
+        event_base_loopexit(b->base, NULL);
+    } else {
+        wlog_info("controlled shutdown: %s, %d partition(s) still led; retrying", kerr_name(err), n);
+        struct timeval tv = {0, CS_BACKOFF_MS * 1000};
+        evtimer_add(cs_timer, &tv);
+    }
+    if (rem)
+        ctl_perr_free(rem, n);
+}
+
+static void cs_send(bk_t *b)
+{
+    if (!fwd_known(b)) {
+        wlog_warn("controlled shutdown: no active controller known; stopping");
+        event_base_loopexit(b->base, NULL);
+        return;
+    }
+    kwr_t wr;
+    kwr_init(&wr, 32);
+    ctl_cs_encode(&wr, b->cfg.broker_id, b->broker_epoch);
+    fwd_call(b, KAPI_CONTROLLED_SHUTDOWN, CTL_CS_VERSION, "weir-broker", wr.buf, wr.len, 10000, cs_done, b);
+    kwr_free(&wr);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     bk_t *b = arg;
-    wlog_info("received signal %d: shutting down", (int)sig);
-    event_base_loopexit(b->base, NULL);
+    if (cs_timer) { /* second signal: stop now */
+        wlog_info("received signal %d again: stopping now", (int)sig);
+        event_base_loopexit(b->base, NULL);
+        return;
+    }
+    wlog_info("received signal %d: starting controlled shutdown", (int)sig);
+    cs_timer = evtimer_new(b->base, cs_retry, b);
+    cs_send(b);
+}
+
+static void on_isr_check(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    repl_check_isr(arg);
 }
 
 static int64_t hw_of(plog_t *l, void *arg)
@@ -225,6 +299,8 @@ int main(int argc, char **argv)
 
     b->retention_ev = every(b, b->cfg.log_retention_check_interval_ms, on_retention);
     b->checkpoint_ev = every(b, b->cfg.log_flush_interval_ms, on_checkpoint);
+    lease_start(b);
+    b->isr_ev = every(b, b->cfg.replica_lag_time_max_ms / 2 > 0 ? b->cfg.replica_lag_time_max_ms / 2 : 1, on_isr_check);
     struct event *sigterm = evsignal_new(b->base, SIGTERM, on_signal, b);
     struct event *sigint = evsignal_new(b->base, SIGINT, on_signal, b);
     event_add(sigterm, NULL);
@@ -238,9 +314,12 @@ int main(int argc, char **argv)
     event_base_dispatch(b->base);
 
     /* Leave the cluster first so the controller moves on, then close the logs cleanly. */
+    b->shutting_down = true;
     zkc_close(b->zk);
+    produce_free_waiters(b);
     fetch_free_waiters(b);
-    kserver_free(b->srv);
+    kserver_free(b->srv); /* peers fetching from us fail fast instead of waiting */
+    repl_shutdown(b);
     fwd_free(b);
     logmgr_write_hw_checkpoint(b->logs, hw_of, b);
     bpart_foreach(b, drop_part, b);
@@ -250,6 +329,10 @@ int main(int argc, char **argv)
     event_free(sigint);
     event_free(b->retention_ev);
     event_free(b->checkpoint_ev);
+    event_free(b->isr_ev);
+    event_free(b->lease_ev);
+    if (cs_timer)
+        event_free(cs_timer);
     zkc_evq_free(b->evq);
     meta_free(&b->meta);
     event_base_free(b->base);

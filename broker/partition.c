@@ -73,9 +73,12 @@ void bpart_remove(bk_t *b, bpart_t *p, bool delete_log)
     }
     if (delete_log && logmgr_delete(b->logs, p->topic, p->partition) != 0)
         wlog_error("cannot delete the log of %s-%d", p->topic, p->partition);
+    repl_stop(b, p);
     free(p->topic);
     free(p->isr);
     free(p->replicas);
+    free(p->fol);
+    free(p->pending_isr);
     free(p);
 }
 
@@ -89,23 +92,6 @@ void bpart_foreach(bk_t *b, void (*fn)(bpart_t *p, void *arg), void *arg)
             p = n;
         }
     }
-}
-
-/*
- * The high watermark is what every ISR member holds.  Until followers
- * replicate (and report their log end offsets) the leader is the only
- * replica whose log end offset is known, so it is the leader's.
- */
-void bpart_update_hw(bk_t *b, bpart_t *p)
-{
-    (void)b;
-    int64_t leo = plog_end_offset(p->log);
-    if (p->is_leader && leo > p->hw) {
-        p->hw = leo;
-        fetch_wakeup(b);
-    }
-    if (p->hw > leo)
-        p->hw = leo;
 }
 
 static bool parse_i64(const char *s, int64_t *out)

@@ -21,6 +21,7 @@ const kapi_def_t bk_apis[] = {
     {KAPI_API_VERSIONS, 0, 3, 3, NULL, "ApiVersions", false},
     {KAPI_CREATE_TOPICS, 0, 4, 5, api_create_topics, "CreateTopics", false},
     {KAPI_DELETE_TOPICS, 0, 3, 4, api_delete_topics, "DeleteTopics", false},
+    {KAPI_OFFSET_FOR_LEADER_EPOCH, 3, 3, 4, api_offset_for_leader_epoch, "OffsetForLeaderEpoch", true},
     {KAPI_DESCRIBE_CONFIGS, 0, 2, 4, api_describe_configs, "DescribeConfigs", false},
     {KAPI_CREATE_PARTITIONS, 0, 1, 2, api_create_partitions, "CreatePartitions", false},
 };

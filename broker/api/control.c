@@ -48,7 +48,7 @@ static void set_ids(int32_t **dst, int32_t *ndst, const int32_t *src, int n)
     *ndst = n;
 }
 
-static int16_t apply_partition(bk_t *b, const ctl_part_t *cp)
+static int16_t apply_partition(bk_t *b, const ctl_state_t *s, const ctl_part_t *cp)
 {
     int32_t me = b->cfg.broker_id;
     if (!bk_valid_topic((const uint8_t *)cp->topic, strlen(cp->topic)))
@@ -72,15 +72,34 @@ static int16_t apply_partition(bk_t *b, const ctl_part_t *cp)
     set_ids(&p->replicas, &p->nreplicas, cp->replicas, cp->nreplicas);
     p->is_leader = cp->leader == me;
     if (p->is_leader) {
-        /* New leader epoch starts at our log end offset. */
+        /* The new leader epoch starts at our log end offset, recorded before
+         * anything is appended in it. */
+        repl_stop(b, p);
         plog_epoch_assign(p->log, cp->leader_epoch, plog_end_offset(p->log));
+        repl_become_leader(b, p);
         bpart_update_hw(b, p);
+    } else {
+        const char *host = NULL;
+        int32_t port = -1;
+        for (int i = 0; i < s->nnodes; i++)
+            if (s->nodes[i].id == cp->leader) {
+                host = s->nodes[i].host;
+                port = s->nodes[i].port;
+            }
+        const mbroker_t *mb = host ? NULL : meta_broker(&b->meta, cp->leader);
+        if (mb) {
+            host = mb->host;
+            port = mb->port;
+        }
+        repl_become_follower(b, p, host, port);
     }
     wlog_info("partition %s-%d: %s, leader %d epoch %d, isr size %d (controller epoch %d)", cp->topic,
               cp->partition, p->is_leader ? "leader" : "follower", cp->leader, cp->leader_epoch, cp->nisr,
               cp->controller_epoch);
-    if (was_leader && !p->is_leader)
-        fetch_wakeup(b); /* waiting fetches now answer NOT_LEADER_OR_FOLLOWER */
+    if (was_leader && !p->is_leader) {
+        fetch_wakeup(b);   /* waiting fetches now answer NOT_LEADER_OR_FOLLOWER */
+        produce_wakeup(b); /* and waiting acks=all produces too */
+    }
     return KERR_NONE;
 }
 
@@ -99,7 +118,7 @@ void api_leader_and_isr(kreq_t *req, void *ctx)
     for (int i = 0; i < s.nparts; i++) {
         pe[i].topic = s.parts[i].topic;
         pe[i].partition = s.parts[i].partition;
-        pe[i].error = err ? err : apply_partition(b, &s.parts[i]);
+        pe[i].error = err ? err : apply_partition(b, &s, &s.parts[i]);
     }
     kwr_t wr;
     kwr_init(&wr, 256);
@@ -159,8 +178,10 @@ void api_stop_replica(kreq_t *req, void *ctx)
                       s.delete_partitions ? " and deleting its log" : "");
             bool was_leader = p->is_leader;
             bpart_remove(b, p, s.delete_partitions);
-            if (was_leader)
+            if (was_leader) {
                 fetch_wakeup(b);
+                produce_wakeup(b);
+            }
         } else if (s.delete_partitions && logmgr_get(b->logs, s.topics[i], s.partitions[i])) {
             logmgr_delete(b->logs, s.topics[i], s.partitions[i]);
         }

@@ -23,6 +23,7 @@
 
 typedef struct fpart {
     int32_t partition;
+    int32_t current_leader_epoch; /* -1 = not checked */
     int64_t offset;
     int32_t max_bytes;
 } fpart_t;
@@ -67,7 +68,7 @@ static void read_part(bk_t *b, const fetch_waiter_t *w, kstr_t topic, const fpar
     r->hw = r->log_start = -1;
     r->slice.len = 0;
     bpart_t *p = bpart_get(b, (const char *)topic.ptr, (size_t)topic.len, fp->partition);
-    if (!p || !p->is_leader) {
+    if (!p || !p->is_leader || !bk_lease_valid(b)) {
         mtopic_t *t = meta_topic(&b->meta, (const char *)topic.ptr, (size_t)topic.len);
         r->error = (!t || fp->partition < 0 || fp->partition >= t->nparts) ? KERR_UNKNOWN_TOPIC_OR_PARTITION
                                                                              : KERR_NOT_LEADER_OR_FOLLOWER;
@@ -75,6 +76,10 @@ static void read_part(bk_t *b, const fetch_waiter_t *w, kstr_t topic, const fpar
     }
     r->hw = p->hw;
     r->log_start = plog_start_offset(p->log);
+    if (fp->current_leader_epoch >= 0 && fp->current_leader_epoch != p->leader_epoch) {
+        r->error = fp->current_leader_epoch < p->leader_epoch ? KERR_FENCED_LEADER_EPOCH : KERR_UNKNOWN_LEADER_EPOCH;
+        return;
+    }
     if (w->req->api_version < 4) {
         r->error = KERR_UNSUPPORTED_VERSION;
         return;
@@ -256,8 +261,7 @@ static bool parse_fetch(kreq_t *req, fetch_waiter_t *w)
         for (int32_t j = 0; j < n && !rd->err; j++) {
             fpart_t *fp = &t->parts[j];
             fp->partition = krd_i32(rd);
-            if (v >= 9)
-                (void)krd_i32(rd); /* CurrentLeaderEpoch */
+            fp->current_leader_epoch = v >= 9 ? krd_i32(rd) : -1;
             fp->offset = krd_i64(rd);
             if (v >= 5)
                 (void)krd_i64(rd); /* LogStartOffset (followers) */
@@ -277,6 +281,20 @@ static bool parse_fetch(kreq_t *req, fetch_waiter_t *w)
     return !rd->err;
 }
 
+/* A follower's fetch offset is its log end offset: the leader's view of it. */
+static void note_follower_positions(bk_t *b, const fetch_waiter_t *w)
+{
+    for (int32_t i = 0; i < w->ntopics; i++) {
+        const ftopic_t *t = &w->topics[i];
+        for (int32_t j = 0; j < t->nparts; j++) {
+            const fpart_t *fp = &t->parts[j];
+            bpart_t *p = bpart_get(b, (const char *)t->name.ptr, (size_t)t->name.len, fp->partition);
+            if (p && p->is_leader && (fp->current_leader_epoch < 0 || fp->current_leader_epoch == p->leader_epoch))
+                repl_follower_fetched(b, p, w->replica_id, fp->offset);
+        }
+    }
+}
+
 void api_fetch(kreq_t *req, void *ctx)
 {
     bk_t *b = ctx;
@@ -290,6 +308,8 @@ void api_fetch(kreq_t *req, void *ctx)
     }
     if (w->max_bytes <= 0)
         w->max_bytes = 1;
+    if (w->replica_id >= 0)
+        note_follower_positions(b, w);
     bool err;
     if (w->max_wait <= 0 || fetch_available(w, &err) >= w->min_bytes || err) {
         fetch_respond(w);

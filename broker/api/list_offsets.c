@@ -79,7 +79,7 @@ void api_list_offsets(kreq_t *req, void *ctx)
             int16_t err = KERR_NONE;
             int64_t offset = -1, timestamp = -1;
             bpart_t *p = rd->err ? NULL : bpart_get(b, (const char *)topic.ptr, (size_t)topic.len, partition);
-            if (!p || !p->is_leader) {
+            if (!p || !p->is_leader || !bk_lease_valid(b)) {
                 mtopic_t *t = meta_topic(&b->meta, (const char *)topic.ptr, (size_t)topic.len);
                 err = (!t || partition < 0 || partition >= t->nparts) ? KERR_UNKNOWN_TOPIC_OR_PARTITION
                                                                      : KERR_NOT_LEADER_OR_FOLLOWER;
