@@ -540,3 +540,173 @@ int ctl_cs_resp_decode(krd_t *rd, int16_t *error, ctl_perr_t **remaining, int *n
 {
     return read_perrs(rd, error, remaining, n, false);
 }
+
+/* ---- AlterPartition v1 (flexible) ---- */
+
+enum {
+    MIN_AP_TOPIC = 1 + 1 + 1,                 /* compact name, partitions, tags */
+    MIN_AP_PART = 4 + 4 + 1 + 1 + 4 + 1,      /* index, epoch, isr, recovery, partition epoch, tags */
+    MIN_AP_RPART = 4 + 2 + 4 + 4 + 1 + 1 + 4 + 1,
+};
+
+void ctl_ap_free(ctl_ap_t *r)
+{
+    for (int i = 0; i < r->n; i++) {
+        free(r->parts[i].topic);
+        free(r->parts[i].isr);
+    }
+    free(r->parts);
+    memset(r, 0, sizeof *r);
+}
+
+static void write_cisr(kwr_t *wr, const int32_t *v, int n)
+{
+    kwr_array(wr, true, n);
+    for (int i = 0; i < n; i++)
+        kwr_i32(wr, v[i]);
+}
+
+static void write_ap_part(kwr_t *wr, const ctl_ap_part_t *p, bool resp)
+{
+    kwr_i32(wr, p->partition);
+    if (resp) {
+        kwr_i16(wr, p->error);
+        kwr_i32(wr, p->leader);
+    }
+    kwr_i32(wr, p->leader_epoch);
+    write_cisr(wr, p->isr, p->nisr);
+    kwr_i8(wr, 0); /* LeaderRecoveryState: RECOVERED */
+    kwr_i32(wr, p->partition_epoch);
+    kwr_tags(wr);
+}
+
+/* Topics[TopicName, Partitions[...]] grouped by topic; the compact count
+ * comes first, so the groups are counted before anything is written. */
+static void write_ap_topics(kwr_t *wr, const ctl_ap_t *r, bool resp)
+{
+    int *order = group_order(r->parts, sizeof *r->parts, r->n);
+    if (r->n > 0 && !order) {
+        wr->oom = true;
+        return;
+    }
+    int32_t ntopics = 0;
+    for (int i = 0; i < r->n; i++)
+        if (i == 0 || strcmp(str_or_empty(r->parts[order[i]].topic), str_or_empty(r->parts[order[i - 1]].topic)))
+            ntopics++;
+    kwr_array(wr, true, ntopics);
+    for (int i = 0; i < r->n;) {
+        const char *topic = str_or_empty(r->parts[order[i]].topic);
+        int j = i;
+        while (j < r->n && strcmp(str_or_empty(r->parts[order[j]].topic), topic) == 0)
+            j++;
+        kwr_str(wr, true, topic);
+        kwr_array(wr, true, j - i);
+        for (; i < j; i++)
+            write_ap_part(wr, &r->parts[order[i]], resp);
+        kwr_tags(wr);
+    }
+    free(order);
+}
+
+void ctl_ap_encode(kwr_t *wr, const ctl_ap_t *r)
+{
+    kwr_i32(wr, r->broker_id);
+    kwr_i64(wr, r->broker_epoch);
+    write_ap_topics(wr, r, false);
+    kwr_tags(wr);
+}
+
+void ctl_ap_resp_encode(kwr_t *wr, const ctl_ap_t *r)
+{
+    kwr_i32(wr, 0); /* ThrottleTimeMs */
+    kwr_i16(wr, r->error);
+    write_ap_topics(wr, r, true);
+    kwr_tags(wr);
+}
+
+static int read_cisr(krd_t *rd, int32_t **out, int *n)
+{
+    int32_t cnt = krd_array(rd, true, false, 4);
+    *out = NULL;
+    *n = 0;
+    if (rd->err)
+        return -1;
+    if (cnt == 0)
+        return 0;
+    int32_t *v = malloc((size_t)cnt * sizeof *v);
+    if (!v)
+        return -1;
+    for (int32_t i = 0; i < cnt; i++)
+        v[i] = krd_i32(rd);
+    *out = v;
+    *n = cnt;
+    return rd->err ? -1 : 0;
+}
+
+static int read_ap_part(krd_t *rd, ctl_ap_part_t *p, bool resp)
+{
+    p->partition = krd_i32(rd);
+    p->leader = -1;
+    if (resp) {
+        p->error = krd_i16(rd);
+        p->leader = krd_i32(rd);
+    }
+    p->leader_epoch = krd_i32(rd);
+    if (read_cisr(rd, &p->isr, &p->nisr) < 0)
+        return -1;
+    (void)krd_i8(rd); /* LeaderRecoveryState */
+    p->partition_epoch = krd_i32(rd);
+    krd_tags(rd);
+    return rd->err ? -1 : 0;
+}
+
+static int read_ap_topics(krd_t *rd, ctl_ap_t *r, bool resp)
+{
+    int32_t ntopics = krd_array(rd, true, false, MIN_AP_TOPIC);
+    for (int32_t t = 0; t < ntopics && !rd->err; t++) {
+        kstr_t name = krd_str(rd, true, false);
+        int32_t np = krd_array(rd, true, false, resp ? MIN_AP_RPART : MIN_AP_PART);
+        if (rd->err)
+            return -1;
+        ctl_ap_part_t *parts = grow(r->parts, r->n, np, sizeof *parts);
+        if (np && !parts)
+            return -1;
+        r->parts = parts;
+        for (int32_t i = 0; i < np; i++) {
+            ctl_ap_part_t *p = &r->parts[r->n++];
+            if (!(p->topic = name_dup(name)) || read_ap_part(rd, p, resp) < 0)
+                return -1;
+        }
+        krd_tags(rd);
+    }
+    krd_tags(rd);
+    return rd->err ? -1 : 0;
+}
+
+int ctl_ap_decode(krd_t *rd, ctl_ap_t *r)
+{
+    memset(r, 0, sizeof *r);
+    r->broker_id = krd_i32(rd);
+    r->broker_epoch = krd_i64(rd);
+    if (rd->err || read_ap_topics(rd, r, false) < 0) {
+        rd->err = true;
+        ctl_ap_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+int ctl_ap_resp_decode(krd_t *rd, ctl_ap_t *r)
+{
+    memset(r, 0, sizeof *r);
+    r->broker_id = -1;
+    r->broker_epoch = -1;
+    (void)krd_i32(rd); /* ThrottleTimeMs */
+    r->error = krd_i16(rd);
+    if (rd->err || read_ap_topics(rd, r, true) < 0) {
+        rd->err = true;
+        ctl_ap_free(r);
+        return -1;
+    }
+    return 0;
+}

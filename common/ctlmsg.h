@@ -106,4 +106,25 @@ int ctl_cs_decode(krd_t *rd, int32_t *broker_id, int64_t *broker_epoch);
 void ctl_cs_resp_encode(kwr_t *wr, int16_t error, const ctl_perr_t *remaining, int n);
 int ctl_cs_resp_decode(krd_t *rd, int16_t *error, ctl_perr_t **remaining, int *n);
 
+/*
+ * AlterPartition v1 (key 56, broker -> controller, flexible): compact
+ * arrays and strings, an empty tag section after every struct.
+ * Request: BrokerId, BrokerEpoch, Topics[TopicName, Partitions[
+ * PartitionIndex, LeaderEpoch, NewIsr, LeaderRecoveryState=0, PartitionEpoch]].
+ * Response: ThrottleTimeMs 0, ErrorCode, Topics[TopicName, Partitions[
+ * PartitionIndex, ErrorCode, LeaderId, LeaderEpoch, Isr, LeaderRecoveryState 0,
+ * PartitionEpoch]].  parts are grouped by topic on the wire (topics in name
+ * order, like LeaderAndIsr); decoders return them in wire order.  A request
+ * decodes error = 0 and leader = -1; a response decodes broker_id = -1 and
+ * broker_epoch = -1.
+ */
+#define CTL_AP_VERSION 1
+typedef struct ctl_ap_part { char *topic; int32_t partition; int32_t leader_epoch; int32_t *isr; int nisr; int32_t partition_epoch; int16_t error; int32_t leader; } ctl_ap_part_t;
+typedef struct ctl_ap { int32_t broker_id; int64_t broker_epoch; int16_t error; ctl_ap_part_t *parts; int n; } ctl_ap_t;
+void ctl_ap_encode(kwr_t *wr, const ctl_ap_t *r);
+int ctl_ap_decode(krd_t *rd, ctl_ap_t *r);
+void ctl_ap_resp_encode(kwr_t *wr, const ctl_ap_t *r);
+int ctl_ap_resp_decode(krd_t *rd, ctl_ap_t *r);
+void ctl_ap_free(ctl_ap_t *r);
+
 #endif

@@ -312,6 +312,23 @@ out:
 
 /* ---- /brokers/topics/<t> ---- */
 
+/* {"<p>":[ids],...} for the partitions whose list is non-empty. */
+static json_t *moving_object(const int32_t *n, int32_t *const *ids, int32_t nparts, bool *ok)
+{
+    json_t *obj = json_object();
+    for (int32_t p = 0; n && ids && p < nparts; p++) {
+        if (n[p] <= 0)
+            continue;
+        char key[16];
+        json_t *list = json_array();
+        snprintf(key, sizeof key, "%d", (int)p);
+        for (int32_t i = 0; i < n[p]; i++)
+            add(list, json_integer(ids[p][i]), ok);
+        set(obj, key, list, ok);
+    }
+    return obj;
+}
+
 char *zn_assignment_encode(const zn_assignment_t *a)
 {
     bool ok = true;
@@ -328,8 +345,8 @@ char *zn_assignment_encode(const zn_assignment_t *a)
         set(parts, key, list, &ok);
     }
     set(root, "partitions", parts, &ok);
-    set(root, "adding_replicas", json_object(), &ok);
-    set(root, "removing_replicas", json_object(), &ok);
+    set(root, "adding_replicas", moving_object(a->nadding, a->adding, a->nparts, &ok), &ok);
+    set(root, "removing_replicas", moving_object(a->nremoving, a->removing, a->nparts, &ok), &ok);
     return dump(root, ok);
 }
 
@@ -340,9 +357,54 @@ void zn_assignment_free(zn_assignment_t *a)
             free(a->replicas[p]);
     free(a->replicas);
     free(a->nreplicas);
+    for (int32_t p = 0; p < a->nparts; p++) {
+        if (a->adding)
+            free(a->adding[p]);
+        if (a->removing)
+            free(a->removing[p]);
+    }
+    free(a->adding);
+    free(a->nadding);
+    free(a->removing);
+    free(a->nremoving);
     a->replicas = NULL;
     a->nreplicas = NULL;
+    a->adding = a->removing = NULL;
+    a->nadding = a->nremoving = NULL;
     a->nparts = 0;
+}
+
+int zn_assignment_set_moving(zn_assignment_t *a, int which, int32_t p, const int32_t *ids, int32_t n)
+{
+    int32_t **lists = which ? a->removing : a->adding;
+    int32_t *counts = which ? a->nremoving : a->nadding;
+    if (p < 0 || p >= a->nparts || n < 0)
+        return -1;
+    if (!lists) {
+        lists = calloc((size_t)a->nparts, sizeof *lists);
+        counts = calloc((size_t)a->nparts, sizeof *counts);
+        if (!lists || !counts) {
+            free(lists);
+            free(counts);
+            return -1;
+        }
+        if (which) {
+            a->removing = lists;
+            a->nremoving = counts;
+        } else {
+            a->adding = lists;
+            a->nadding = counts;
+        }
+    }
+    int32_t *copy = n ? malloc((size_t)n * sizeof *copy) : NULL;
+    if (n && !copy)
+        return -1;
+    if (n)
+        memcpy(copy, ids, (size_t)n * sizeof *copy);
+    free(lists[p]);
+    lists[p] = copy;
+    counts[p] = n;
+    return 0;
 }
 
 /* Canonical decimal partition key in [0, n): "0", "17"; not "01", "-1", "+1". */
@@ -403,6 +465,34 @@ static int assignment_partitions(const json_t *parts, zn_assignment_t *a)
     return 0;
 }
 
+/* adding_replicas / removing_replicas: absent, null or an object keyed by
+ * existing partitions; empty lists are ignored. */
+static int assignment_moving(const json_t *root, const char *key, int which, zn_assignment_t *a)
+{
+    const json_t *obj = json_object_get(root, key);
+    if (!obj || json_is_null(obj))
+        return 0;
+    if (!json_is_object(obj))
+        return -1;
+    const char *k;
+    json_t *list;
+    json_object_foreach((json_t *)obj, k, list) {
+        int32_t p = partition_key(k, a->nparts);
+        if (p < 0 || !json_is_array(list))
+            return -1;
+        if (json_array_size(list) == 0)
+            continue;
+        int32_t *ids, n;
+        if (replica_list(list, &ids, &n) < 0)
+            return -1;
+        int rc = zn_assignment_set_moving(a, which, p, ids, n);
+        free(ids);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int zn_assignment_decode(const char *json, zn_assignment_t *a)
 {
     json_t *root = parse_object(json);
@@ -417,6 +507,10 @@ int zn_assignment_decode(const char *json, zn_assignment_t *a)
     if (tid && !json_is_null(tid) && copy_str(a->topic_id, sizeof a->topic_id, tid) < 0)
         goto out;
     rc = assignment_partitions(parts, a);
+    if (rc == 0)
+        rc = assignment_moving(root, "adding_replicas", 0, a);
+    if (rc == 0)
+        rc = assignment_moving(root, "removing_replicas", 1, a);
 out:
     if (rc < 0)
         zn_assignment_free(a);
@@ -565,4 +659,91 @@ int zn_cluster_id_decode(const char *json, char id[23])
     }
     json_decref(root);
     return rc;
+}
+
+/* ---- /admin/reassign_partitions, /admin/preferred_replica_election ---- */
+
+void zn_tplist_free(zn_tpr_t *l, int n)
+{
+    for (int i = 0; l && i < n; i++) {
+        free(l[i].topic);
+        free(l[i].replicas);
+    }
+    free(l);
+}
+
+static int tp_entry(const json_t *e, int with_replicas, zn_tpr_t *d)
+{
+    const json_t *topic = json_object_get(e, "topic");
+    if (!json_is_object(e) || !json_is_string(topic) || json_string_length(topic) == 0 ||
+        json_string_length(topic) > 249 || get_i32(e, "partition", 0, &d->partition) < 0)
+        return -1;
+    if (memchr(json_string_value(topic), 0, json_string_length(topic)))
+        return -1;
+    if (!(d->topic = strdup(json_string_value(topic))))
+        return -1;
+    if (with_replicas && replica_list(json_object_get(e, "replicas"), &d->replicas, &d->nreplicas) < 0)
+        return -1;
+    return 0;
+}
+
+int zn_tplist_decode(const char *json, int with_replicas, zn_tpr_t **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    json_t *root = parse_object(json);
+    if (!root)
+        return -1;
+    const json_t *parts = json_object_get(root, "partitions");
+    size_t len = json_array_size(parts);
+    int rc = -1;
+    zn_tpr_t *l = NULL;
+    size_t got = 0;
+    if (!json_is_array(parts) || len > 1000000)
+        goto out;
+    l = calloc(len ? len : 1, sizeof *l);
+    if (!l)
+        goto out;
+    for (; got < len; got++) {
+        if (tp_entry(json_array_get(parts, got), with_replicas, &l[got]) < 0) {
+            got++;
+            goto out;
+        }
+        for (size_t j = 0; j < got; j++)
+            if (l[j].partition == l[got].partition && strcmp(l[j].topic, l[got].topic) == 0) {
+                got++;
+                goto out;
+            }
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    if (rc < 0) {
+        zn_tplist_free(l, (int)got);
+        return -1;
+    }
+    *out = l;
+    *n = (int)got;
+    return 0;
+}
+
+char *zn_tplist_encode(const zn_tpr_t *l, int n, int with_replicas)
+{
+    bool ok = true;
+    json_t *root = json_object(), *parts = json_array();
+    set(root, "version", json_integer(1), &ok);
+    for (int i = 0; i < n; i++) {
+        json_t *e = json_object();
+        set(e, "topic", json_string(l[i].topic ? l[i].topic : ""), &ok);
+        set(e, "partition", json_integer(l[i].partition), &ok);
+        if (with_replicas) {
+            json_t *r = json_array();
+            for (int32_t j = 0; j < l[i].nreplicas; j++)
+                add(r, json_integer(l[i].replicas[j]), &ok);
+            set(e, "replicas", r, &ok);
+        }
+        add(parts, e, &ok);
+    }
+    set(root, "partitions", parts, &ok);
+    return dump(root, ok);
 }

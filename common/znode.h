@@ -51,11 +51,34 @@ typedef struct zn_assignment {
     int32_t *nreplicas;
     int32_t **replicas;
     char topic_id[23]; /* "" when absent (v1/v2 znodes) */
+    /* A reassignment in progress (Kafka's adding_replicas/removing_replicas,
+     * KIP-455): NULL when no partition has any; otherwise nparts entries,
+     * nadding[p] == 0 (adding[p] NULL) for a partition with none. */
+    int32_t *nadding, **adding;
+    int32_t *nremoving, **removing;
 } zn_assignment_t;
 char *zn_assignment_encode(const zn_assignment_t *a);
 /* Partition keys must be exactly "0".."n-1"; each list non-empty, ids >= 0, no duplicates. */
 int zn_assignment_decode(const char *json, zn_assignment_t *a);
 void zn_assignment_free(zn_assignment_t *a);
+/* Set partition p's adding (which = 0) or removing (which = 1) list,
+ * allocating the per-partition arrays on first use; the list is copied.
+ * 0, or -1 when out of memory. */
+int zn_assignment_set_moving(zn_assignment_t *a, int which, int32_t p, const int32_t *ids, int32_t n);
+
+/* /admin/reassign_partitions and /admin/preferred_replica_election:
+ * {"version":1,"partitions":[{"topic":"t","partition":0[,"replicas":[1,2]]},...]} */
+typedef struct zn_tpr {
+    char *topic;
+    int32_t partition;
+    int32_t *replicas; /* reassignment only */
+    int32_t nreplicas;
+} zn_tpr_t;
+/* with_replicas: every entry must carry a non-empty, duplicate-free list of
+ * ids >= 0.  A (topic, partition) listed twice is malformed (Kafka refuses it too). */
+int zn_tplist_decode(const char *json, int with_replicas, zn_tpr_t **out, int *n);
+char *zn_tplist_encode(const zn_tpr_t *l, int n, int with_replicas);
+void zn_tplist_free(zn_tpr_t *l, int n);
 
 /* /brokers/topics/<t>/partitions/<p>/state */
 #define ZN_MAX_ISR 64

@@ -1,8 +1,8 @@
 /*
  * admin.c - the controller's API table and the admin requests brokers
  * forward to it: CreateTopics v0-4, DeleteTopics v0-3, CreatePartitions
- * v0-1.  (AlterPartition and ControlledShutdown join the table in the next
- * step; see ctl_apis below.)
+ * v0-1.  The same table routes AlterPartition and ControlledShutdown to
+ * alter.c.
  *
  * A request that must wait (for the replicas' LeaderAndIsr acknowledgements
  * or for a deletion to finish) becomes a `pend`: per-topic results plus the
@@ -24,6 +24,7 @@
 #include "controller/admin_int.h"
 #include "controller/ctl.h"
 #include "controller/place.h"
+#include "ctlmsg.h"
 #include "proto.h"
 #include "wlog.h"
 
@@ -298,8 +299,8 @@ static void h_delete_topics(kreq_t *req, void *ctx)
     pend_arm(pd, timeout);
 }
 
-/* The API table kserver dispatches through (ApiVersions comes from it too).
- * Next: AlterPartition (56) and ControlledShutdown (7) from brokers. */
+/* The API table kserver dispatches through (ApiVersions comes from it too);
+ * AlterPartition and ControlledShutdown are handled in alter.c. */
 const kapi_def_t ctl_apis[] = {
     {.key = KAPI_CREATE_TOPICS, .min = 0, .max = 4, .flex_min = INT16_MAX, .handler = admin_create_topics,
      .name = "CreateTopics"},
@@ -307,5 +308,9 @@ const kapi_def_t ctl_apis[] = {
      .name = "DeleteTopics"},
     {.key = KAPI_CREATE_PARTITIONS, .min = 0, .max = 1, .flex_min = INT16_MAX, .handler = admin_create_partitions,
      .name = "CreatePartitions"},
+    {.key = KAPI_CONTROLLED_SHUTDOWN, .min = CTL_CS_VERSION, .max = CTL_CS_VERSION, .flex_min = INT16_MAX,
+     .handler = controlled_shutdown, .name = "ControlledShutdown"},
+    {.key = KAPI_ALTER_PARTITION, .min = CTL_AP_VERSION, .max = CTL_AP_VERSION, .flex_min = 0,
+     .handler = alter_partition, .name = "AlterPartition"},
 };
 const size_t ctl_napis = sizeof(ctl_apis) / sizeof(ctl_apis[0]);

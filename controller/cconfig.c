@@ -31,6 +31,18 @@ const cfg_def_t ccfg_defs[] = {
      "Timeout of a controller-to-broker request before the connection is reset"},
     {"delete.topic.enable", CFG_BOOL, "true", 0, 0, F(delete_topic_enable), false,
      "Allow topic deletion; when false DeleteTopics fails with TOPIC_DELETION_DISABLED"},
+    {"unclean.leader.election.enable", CFG_BOOL, "false", 0, 0, F(unclean_leader_election_enable), false,
+     "Elect a replica outside the ISR when no in-sync replica is live (may lose data); a topic's own "
+     "unclean.leader.election.enable overrides it and is read at election time"},
+    {"auto.leader.rebalance.enable", CFG_BOOL, "true", 0, 0, F(auto_leader_rebalance_enable), false,
+     "Move leadership back to preferred replicas when a broker's imbalance exceeds "
+     "leader.imbalance.per.broker.percentage"},
+    {"leader.imbalance.per.broker.percentage", CFG_INT, "10", 0, 100, F(leader_imbalance_per_broker_percentage),
+     false, "Per broker, the percentage of the partitions it prefers but does not lead above which a preferred "
+     "election runs"},
+    {"leader.imbalance.check.interval.seconds", CFG_INT, "300", 1, INT32_MAX,
+     F(leader_imbalance_check_interval_seconds), false,
+     "How often the active controller checks leader imbalance (first check 5 s after it becomes active)"},
 };
 const size_t ccfg_ndefs = sizeof ccfg_defs / sizeof ccfg_defs[0];
 

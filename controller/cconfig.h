@@ -20,6 +20,10 @@ typedef struct ccfg {
     int16_t default_replication_factor;   /* default.replication.factor, default 1 */
     int32_t controller_socket_timeout_ms; /* controller.socket.timeout.ms, default 30000 */
     bool delete_topic_enable;             /* delete.topic.enable, default true */
+    bool unclean_leader_election_enable;  /* unclean.leader.election.enable, default false */
+    bool auto_leader_rebalance_enable;    /* auto.leader.rebalance.enable, default true */
+    int32_t leader_imbalance_per_broker_percentage; /* leader.imbalance.per.broker.percentage, default 10 */
+    int32_t leader_imbalance_check_interval_seconds; /* leader.imbalance.check.interval.seconds, default 300 */
 } ccfg_t;
 
 extern const cfg_def_t ccfg_defs[];

@@ -8,6 +8,10 @@
  *              LeaderAndIsr / UpdateMetadata / StopReplica fan-out
  *   channel.c  one sender thread per live broker
  *   admin.c    CreateTopics, DeleteTopics, CreatePartitions (forwarded)
+ *   alter.c    AlterPartition and ControlledShutdown from brokers
+ *   reassign.c partition reassignment (/admin/reassign_partitions)
+ *   balance.c  preferred-leader election (/admin/preferred_replica_election
+ *              and the auto-rebalance timer)
  *   model.c    the cluster model; place.c replica placement
  *
  * Thread: every function declared here runs on the event loop thread.
@@ -57,8 +61,18 @@ typedef struct ctl {
     int nout, capout;
     struct pend *pending; /* admin requests waiting (admin.c) */
     struct event *retry_ev;  /* deletion retry timer */
+    struct event *balance_ev; /* leader.imbalance.check.interval.seconds */
+    struct cshut { int32_t id; int64_t epoch; } *shutting; /* in controlled shutdown */
+    int nshutting;
     bool stopping;
 } ctl_t;
+
+/* Live and not in controlled shutdown: who may lead or join an ISR (ctx = ctl_t). */
+bool ctl_eligible(const void *ctx, int32_t id);
+bool ctl_shutting(const void *ctx, int32_t id);
+bool ctl_live(const void *ctx, int32_t id); /* registered, shutting down or not */
+/* Forget shutting-down brokers that are gone or re-registered (alter.c). */
+void ctl_shutting_prune(ctl_t *c);
 
 /* elect.c */
 void ctl_elect(ctl_t *c);
@@ -106,6 +120,12 @@ typedef struct cbatch {
  * znode write (create when the partition has none); cb_commit logs each
  * transition to the state-change log once it is durable. */
 bool ps_change(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p, const zn_pstate_t *ns, const char *why);
+/* The same for a leader-requested ISR change (AlterPartition): the leader
+ * and leader epoch stay as they are. */
+bool ps_change_isr(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p, const zn_pstate_t *ns, const char *why);
+/* Index of the change for (t, p) in the batch's ops, -1 if none; after
+ * cb_commit, its ZooKeeper result (ZOK, ZBADVERSION, ...). */
+int cb_result(const cbatch_t *b, const ctopic_t *t, int32_t p);
 /* Write the batch; apply successful changes to the model; fill *changed
  * (malloc'd, caller frees) with the partitions that changed.  Returns ZOK,
  * CTL_DEPOSED or a ZooKeeper error (some changes may still have applied). */
@@ -121,6 +141,14 @@ void ps_send_full(ctl_t *c, int32_t broker);
 /* UpdateMetadata with the given partitions (maybe none) to every live broker except `skip`. */
 void ps_send_um_all(ctl_t *c, const pref_t *parts, int n, int32_t skip);
 uint64_t ps_send_stop(ctl_t *c, int32_t broker, const ctopic_t *t, bool del);
+/* StopReplica for just these partitions (untracked). */
+void ps_send_stop_parts(ctl_t *c, int32_t broker, const pref_t *parts, int n, bool del);
+/* Commit a batch and push it: LeaderAndIsr + UpdateMetadata (lair) or
+ * UpdateMetadata only.  changed and nchanged as for cb_commit (may be NULL). */
+int ps_commit_push(ctl_t *c, cbatch_t *b, bool lair, pref_t **changed, int *nchanged);
+/* Unclean leader election allowed for this topic (topic config, else the
+ * controller's unclean.leader.election.enable); re-reads /config/topics/<t>. */
+bool ps_unclean_allowed(ctl_t *c, ctopic_t *t);
 /* Offline election for every partition that needs it (dead leaders, dead ISR
  * members, no leader).  `only_broker` >= 0 limits it to partitions hosting
  * that broker.  Writes and propagates.  Returns ZOK / CTL_DEPOSED / error. */
@@ -134,6 +162,26 @@ int ev_load_all(ctl_t *c);           /* brokers, topics, deletions, with watches
 int ev_reload_states(ctl_t *c);      /* every partition state (at activation) */
 void ev_brokers_changed(ctl_t *c);
 void ev_deletions_changed(ctl_t *c);
+void ev_load_config(ctl_t *c, ctopic_t *t);
+/* Re-read one partition's state znode into the model. */
+void ev_load_state(ctl_t *c, ctopic_t *t, int32_t p);
+
+/* alter.c */
+void alter_partition(kreq_t *req, void *ctx);
+void controlled_shutdown(kreq_t *req, void *ctx);
+
+/* reassign.c */
+/* zkc_get with a watch that also survives a missing node (exists watch). */
+int ctl_get_watched(ctl_t *c, const char *path, char **data, struct Stat *st);
+void ra_changed(ctl_t *c);                /* /admin/reassign_partitions changed (also at activation) */
+void ra_progress_all(ctl_t *c);           /* finish every reassignment whose target replicas are in sync */
+bool ra_in_progress(const cpart_t *p);
+
+/* balance.c */
+void pl_changed(ctl_t *c);                /* /admin/preferred_replica_election changed */
+void pl_start(ctl_t *c);                  /* arm the auto-rebalance timer (activation) */
+void pl_stop(ctl_t *c);
+int pl_elect(ctl_t *c, const pref_t *parts, int n, const char *why);
 void del_progress_all(ctl_t *c);
 
 /* main.c: channels and tags */

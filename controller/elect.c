@@ -260,6 +260,12 @@ static void become_active(ctl_t *c)
             return;
     if (c->active)
         ev_deletions_changed(c);
+    if (c->active)
+        ra_changed(c); /* resumes reassignments recorded in the topic znodes */
+    if (c->active)
+        pl_changed(c);
+    if (c->active)
+        pl_start(c);
 }
 
 void ctl_resign(ctl_t *c, const char *why)
@@ -269,6 +275,8 @@ void ctl_resign(ctl_t *c, const char *why)
     wlog_warn("Controller %d resigning as active controller (epoch %d): %s", (int)c->cfg.controller_id,
               (int)c->epoch, why);
     c->active = false;
+    pl_stop(c);
+    c->nshutting = 0; /* brokers repeat ControlledShutdown to the next controller */
     ctl_chan_close_all(c);
     c->nout = 0;
     for (int i = 0; i < c->m.ntopics; i++) {

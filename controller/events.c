@@ -1,7 +1,8 @@
 /*
  * events.c - the controller's reactions to ZooKeeper: broker joins, deaths
  * and bounces (/brokers/ids), topics appearing, changing or disappearing
- * (/brokers/topics), and topic deletion (/admin/delete_topics).
+ * (/brokers/topics), and topic deletion (/admin/delete_topics); the other
+ * admin paths are dispatched to reassign.c and balance.c.
  *
  * Watches are one-shot and changes coalesce, so every handler re-reads the
  * current children/data (re-arming the watch in the same read) and diffs it
@@ -108,6 +109,7 @@ static void brokers_refresh(ctl_t *c, bool act)
             ctl_chan_open(c, &now[i]);
     }
     free(now);
+    ctl_shutting_prune(c);
     if (act && nj) {
         if (ps_elect_offline(c, -1) != CTL_DEPOSED) {
             for (int i = 0; i < nj; i++)
@@ -126,7 +128,7 @@ void ev_brokers_changed(ctl_t *c) { brokers_refresh(c, c->active); }
 
 /* ---- topics ---- */
 
-static void load_state(ctl_t *c, ctopic_t *t, int32_t p)
+void ev_load_state(ctl_t *c, ctopic_t *t, int32_t p)
 {
     char path[1024], *data = NULL;
     struct Stat st;
@@ -146,14 +148,17 @@ static void load_state(ctl_t *c, ctopic_t *t, int32_t p)
     free(data);
 }
 
-static void load_config(ctl_t *c, ctopic_t *t)
+void ev_load_config(ctl_t *c, ctopic_t *t)
 {
     char path[512], *data = NULL;
     snprintf(path, sizeof(path), "/config/topics/%s", t->name);
     zn_kv_t *kv = NULL;
     int n = 0;
-    if (zkc_get(c->zk, path, false, &data, NULL) == ZOK && data && zn_config_decode(data, &kv, &n) == 0)
+    int rc = zkc_get(c->zk, path, false, &data, NULL);
+    if (rc == ZOK && data && zn_config_decode(data, &kv, &n) == 0)
         cm_topic_set_config(t, kv, n);
+    else if (rc == ZNONODE)
+        cm_topic_set_config(t, NULL, 0); /* overrides removed */
     free(data);
 }
 
@@ -195,9 +200,9 @@ static void topic_load(ctl_t *c, const char *name, bool act)
         t = cm_topic_add(&c->m, name);
     cm_topic_set_assignment(t, &a);
     if (old == 0)
-        load_config(c, t);
+        ev_load_config(c, t);
     for (int32_t p = old; p < t->nparts; p++)
-        load_state(c, t, p);
+        ev_load_state(c, t, p);
     if (act) {
         ensure_topic_id(c, t, &a, st.version);
         if (c->active && !t->deleting)
@@ -243,9 +248,9 @@ int ev_reload_states(ctl_t *c)
 {
     for (int i = 0; i < c->m.ntopics; i++) {
         ctopic_t *t = c->m.topics[i];
-        load_config(c, t);
+        ev_load_config(c, t);
         for (int32_t p = 0; p < t->nparts; p++)
-            load_state(c, t, p);
+            ev_load_state(c, t, p);
     }
     return ZOK;
 }
@@ -416,4 +421,8 @@ void ev_dispatch(const zkc_ev_t *ev, void *arg)
         topic_data_changed(c, p + strlen(tp));
     else if (strcmp(p, "/admin/delete_topics") == 0)
         ev_deletions_changed(c);
+    else if (strcmp(p, "/admin/reassign_partitions") == 0)
+        ra_changed(c);
+    else if (strcmp(p, "/admin/preferred_replica_election") == 0)
+        pl_changed(c);
 }

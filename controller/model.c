@@ -14,12 +14,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
+
 void cm_init(cmodel_t *m) { memset(m, 0, sizeof(*m)); }
+
+static void part_free(cpart_t *p)
+{
+    free(p->rep);
+    free(p->add);
+    free(p->rem);
+    p->rep = p->add = p->rem = NULL;
+    p->nadd = p->nrem = 0;
+}
+
+static int32_t *dup_ids(const int32_t *ids, int32_t n)
+{
+    int32_t *d = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    if (!d)
+        abort();
+    if (n > 0)
+        memcpy(d, ids, sizeof(int32_t) * (size_t)n);
+    return d;
+}
 
 static void topic_free(ctopic_t *t)
 {
     for (int32_t p = 0; p < t->nparts; p++)
-        free(t->parts[p].rep);
+        part_free(&t->parts[p]);
     free(t->parts);
     zn_kv_free(t->cfg, t->ncfg);
     free(t->del_broker);
@@ -152,6 +173,17 @@ static bool same_replicas(const cpart_t *p, const int32_t *rep, int32_t n)
     return p->nrep == n && memcmp(p->rep, rep, sizeof(int32_t) * (size_t)n) == 0;
 }
 
+/* The partition's adding/removing lists as the topic znode holds them. */
+static void set_moving(cpart_t *d, const zn_assignment_t *a, int32_t p)
+{
+    free(d->add);
+    free(d->rem);
+    d->nadd = a->nadding ? a->nadding[p] : 0;
+    d->nrem = a->nremoving ? a->nremoving[p] : 0;
+    d->add = d->nadd ? dup_ids(a->adding[p], d->nadd) : NULL;
+    d->rem = d->nrem ? dup_ids(a->removing[p], d->nrem) : NULL;
+}
+
 void cm_topic_set_assignment(ctopic_t *t, const zn_assignment_t *a)
 {
     cpart_t *np = calloc((size_t)(a->nparts > 0 ? a->nparts : 1), sizeof(*np));
@@ -162,6 +194,8 @@ void cm_topic_set_assignment(ctopic_t *t, const zn_assignment_t *a)
         if (p < t->nparts && same_replicas(&t->parts[p], a->replicas[p], a->nreplicas[p])) {
             *d = t->parts[p];
             t->parts[p].rep = NULL;
+            t->parts[p].add = t->parts[p].rem = NULL;
+            set_moving(d, a, p);
             continue;
         }
         if (p < t->nparts) {
@@ -176,9 +210,10 @@ void cm_topic_set_assignment(ctopic_t *t, const zn_assignment_t *a)
         if (!d->rep)
             abort();
         memcpy(d->rep, a->replicas[p], sizeof(int32_t) * (size_t)d->nrep);
+        set_moving(d, a, p);
     }
     for (int32_t p = 0; p < t->nparts; p++)
-        free(t->parts[p].rep);
+        part_free(&t->parts[p]);
     free(t->parts);
     t->parts = np;
     t->nparts = a->nparts;
@@ -280,4 +315,190 @@ bool cm_initial_state(const cpart_t *p, bool (*live)(const void *ctx, int32_t id
         return false;
     out->leader = out->isr[0];
     return true;
+}
+
+/* ---- further election rules (Kafka's PartitionLeaderElectionAlgorithms) ---- */
+
+bool cm_elect_offline_ex(const cpart_t *p, cm_pred_t live, const void *ctx, int32_t controller_epoch, bool unclean,
+                         zn_pstate_t *out, bool *was_unclean)
+{
+    *was_unclean = false;
+    zn_pstate_t n;
+    bool changed = cm_elect_offline(p, live, ctx, controller_epoch, &n);
+    const zn_pstate_t *res = changed ? &n : &p->st;
+    if (!unclean || res->leader != CM_LEADER_NONE) {
+        if (changed)
+            *out = n;
+        return changed;
+    }
+    for (int32_t r = 0; r < p->nrep; r++)
+        if (live(ctx, p->rep[r])) {
+            n = p->st;
+            n.leader = p->rep[r];
+            n.isr[0] = p->rep[r];
+            n.nisr = 1;
+            n.leader_epoch = p->st.leader_epoch + 1;
+            n.controller_epoch = controller_epoch;
+            *out = n;
+            *was_unclean = true;
+            return true;
+        }
+    if (changed)
+        *out = n;
+    return changed;
+}
+
+bool cm_elect_shutdown(const cpart_t *p, cm_pred_t live, cm_pred_t shutting, const void *ctx,
+                       int32_t controller_epoch, zn_pstate_t *out)
+{
+    const zn_pstate_t *cur = &p->st;
+    zn_pstate_t n = *cur;
+    n.nisr = 0;
+    for (int i = 0; i < cur->nisr; i++)
+        if (!shutting(ctx, cur->isr[i]))
+            n.isr[n.nisr++] = cur->isr[i];
+    if (n.nisr == 0 || n.nisr == cur->nisr)
+        return false;
+    if (!(cur->leader >= 0 && live(ctx, cur->leader) && cm_contains(n.isr, n.nisr, cur->leader))) {
+        n.leader = CM_LEADER_NONE;
+        for (int32_t r = 0; r < p->nrep && n.leader == CM_LEADER_NONE; r++)
+            if (live(ctx, p->rep[r]) && cm_contains(n.isr, n.nisr, p->rep[r]))
+                n.leader = p->rep[r];
+        if (n.leader == CM_LEADER_NONE)
+            return false; /* no in-sync successor: it keeps leading */
+    }
+    n.leader_epoch = cur->leader_epoch + 1;
+    n.controller_epoch = controller_epoch;
+    *out = n;
+    return true;
+}
+
+bool cm_elect_preferred(const cpart_t *p, cm_pred_t live, const void *ctx, int32_t controller_epoch,
+                        zn_pstate_t *out)
+{
+    if (p->nrep == 0)
+        return false;
+    int32_t head = p->rep[0];
+    if (p->st.leader == head || !live(ctx, head) || !cm_contains(p->st.isr, p->st.nisr, head))
+        return false;
+    *out = p->st;
+    out->leader = head;
+    out->leader_epoch = p->st.leader_epoch + 1;
+    out->controller_epoch = controller_epoch;
+    return true;
+}
+
+bool cm_elect_reassign(const cpart_t *p, const int32_t *trs, int ntrs, cm_pred_t live, const void *ctx,
+                       int32_t controller_epoch, zn_pstate_t *out)
+{
+    const zn_pstate_t *cur = &p->st;
+    zn_pstate_t n = *cur;
+    n.nisr = 0;
+    for (int i = 0; i < cur->nisr; i++)
+        if (cm_contains(trs, ntrs, cur->isr[i]))
+            n.isr[n.nisr++] = cur->isr[i];
+    n.leader = CM_LEADER_NONE;
+    if (cur->leader >= 0 && live(ctx, cur->leader) && cm_contains(n.isr, n.nisr, cur->leader))
+        n.leader = cur->leader;
+    for (int i = 0; i < ntrs && n.leader == CM_LEADER_NONE; i++)
+        if (live(ctx, trs[i]) && cm_contains(n.isr, n.nisr, trs[i]))
+            n.leader = trs[i];
+    if (n.leader == CM_LEADER_NONE || n.nisr == 0)
+        return false;
+    n.leader_epoch = cur->leader_epoch + 1;
+    n.controller_epoch = controller_epoch;
+    *out = n;
+    return true;
+}
+
+/* ---- reassignment sets ---- */
+
+static int minus(const int32_t *a, int na, const int32_t *b, int nb, int32_t *out)
+{
+    int n = 0;
+    for (int i = 0; i < na; i++)
+        if (!cm_contains(b, nb, a[i]) && !cm_contains(out, n, a[i]))
+            out[n++] = a[i];
+    return n;
+}
+
+void cm_ra_plan(const int32_t *ors, int nors, const int32_t *trs, int ntrs, int32_t *rs, int *nrs, int32_t *ar,
+                int *nar, int32_t *rr, int *nrr)
+{
+    int n = 0;
+    for (int i = 0; i < ntrs; i++)
+        if (!cm_contains(rs, n, trs[i]))
+            rs[n++] = trs[i];
+    for (int i = 0; i < nors; i++)
+        if (!cm_contains(rs, n, ors[i]))
+            rs[n++] = ors[i];
+    *nrs = n;
+    *nar = minus(trs, ntrs, ors, nors, ar);
+    *nrr = minus(ors, nors, trs, ntrs, rr);
+}
+
+int cm_ra_target(const cpart_t *p, int32_t *out) { return minus(p->rep, p->nrep, p->rem, p->nrem, out); }
+
+int cm_ra_original(const cpart_t *p, int32_t *out) { return minus(p->rep, p->nrep, p->add, p->nadd, out); }
+
+bool cm_ra_caught_up(const cpart_t *p)
+{
+    for (int32_t i = 0; i < p->nrep; i++)
+        if (!cm_contains(p->rem, p->nrem, p->rep[i]) && !cm_contains(p->st.isr, p->st.nisr, p->rep[i]))
+            return false;
+    return true;
+}
+
+/* ---- AlterPartition ---- */
+
+int16_t cm_ap_check(const cpart_t *p, int32_t sender, int32_t leader_epoch, int32_t partition_epoch,
+                    const int32_t *isr, int nisr, cm_pred_t live, const void *ctx, bool *current)
+{
+    *current = false;
+    if (!p || !p->has_state)
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    const zn_pstate_t *st = &p->st;
+    if (leader_epoch > st->leader_epoch || partition_epoch > p->zkver)
+        return KERR_NOT_CONTROLLER; /* the sender knows newer state: we are probably stale */
+    if (leader_epoch < st->leader_epoch)
+        return KERR_FENCED_LEADER_EPOCH;
+    if (sender != st->leader)
+        return KERR_NOT_LEADER_OR_FOLLOWER;
+    if (nisr == st->nisr && memcmp(isr, st->isr, sizeof(int32_t) * (size_t)(nisr > 0 ? nisr : 0)) == 0) {
+        *current = true; /* a retry of what is already applied */
+        return KERR_NONE;
+    }
+    if (partition_epoch < p->zkver)
+        return KERR_INVALID_UPDATE_VERSION;
+    for (int i = 0; i < nisr; i++)
+        if (!live(ctx, isr[i]) || !cm_contains(p->rep, p->nrep, isr[i]))
+            return KERR_INELIGIBLE_REPLICA;
+    if (nisr <= 0 || nisr > ZN_MAX_ISR || !cm_contains(isr, nisr, st->leader))
+        return KERR_INVALID_REQUEST;
+    for (int i = 0; i < nisr; i++)
+        if (cm_contains(isr, i, isr[i]))
+            return KERR_INVALID_REQUEST;
+    return KERR_NONE;
+}
+
+/* ---- preferred-leader balance ---- */
+
+int cm_preferred_count(const cmodel_t *m, int32_t broker, int *not_led)
+{
+    int n = 0;
+    *not_led = 0;
+    for (int i = 0; i < m->ntopics; i++) {
+        const ctopic_t *t = m->topics[i];
+        if (t->deleting)
+            continue;
+        for (int32_t p = 0; p < t->nparts; p++) {
+            const cpart_t *cp = &t->parts[p];
+            if (!cp->has_state || cp->nrep == 0 || cp->rep[0] != broker)
+                continue;
+            n++;
+            if (cp->st.leader != broker)
+                (*not_led)++;
+        }
+    }
+    return n;
 }

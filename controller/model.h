@@ -31,6 +31,10 @@ typedef struct cpart {
     bool has_state;     /* state znode read or written */
     zn_pstate_t st;
     int32_t zkver;      /* zkVersion of the state znode (partition epoch) */
+    /* Reassignment in progress (from the topic znode): rep = TRS ++ (ORS-TRS),
+     * add = TRS-ORS, rem = ORS-TRS; both empty when none. */
+    int32_t nadd, *add;
+    int32_t nrem, *rem;
 } cpart_t;
 
 /* Per-broker progress of a topic deletion's StopReplica(delete=true). */
@@ -96,6 +100,64 @@ bool cm_initial_state(const cpart_t *p, bool (*live)(const void *ctx, int32_t id
                       int32_t controller_epoch, zn_pstate_t *out);
 /* Liveness predicate over a cmodel_t (ctx = the model). */
 bool cm_live_pred(const void *ctx, int32_t id);
+
+typedef bool (*cm_pred_t)(const void *ctx, int32_t id);
+
+/* cm_elect_offline with `unclean` allowed: when no live ISR member exists,
+ * the first live replica in assignment order leads with ISR [leader]
+ * (*was_unclean set).  Without it, identical to cm_elect_offline. */
+bool cm_elect_offline_ex(const cpart_t *p, cm_pred_t live, const void *ctx, int32_t controller_epoch, bool unclean,
+                         zn_pstate_t *out, bool *was_unclean);
+/*
+ * Controlled-shutdown election (Kafka's ControlledShutdownLeaderElection
+ * plus the OfflineReplica ISR removal): ISR minus the brokers `shutting`
+ * names; the leader stays if it is live and still in that ISR, else the
+ * first replica in assignment order that is live and in it.  Leader epoch
+ * bumped.  Returns false (no change possible) when the new ISR would be empty
+ * or no leader is left (RF 1, no in-sync successor): the partition remains
+ * where it is.  `live` must be true for shutting brokers' liveness too.
+ */
+bool cm_elect_shutdown(const cpart_t *p, cm_pred_t live, cm_pred_t shutting, const void *ctx,
+                       int32_t controller_epoch, zn_pstate_t *out);
+/* Preferred election: the assignment head leads if it is live, in the ISR
+ * and not the leader already; ISR unchanged, epoch bumped. */
+bool cm_elect_preferred(const cpart_t *p, cm_pred_t live, const void *ctx, int32_t controller_epoch,
+                        zn_pstate_t *out);
+/*
+ * The end of a reassignment (steps c+d of KIP-455 in one write): leader =
+ * the current one if it is live and in `trs`, else the first member of `trs`
+ * that is live and in the ISR; ISR = ISR restricted to `trs`; epoch bumped.
+ * False when no member of trs is live and in sync.
+ */
+bool cm_elect_reassign(const cpart_t *p, const int32_t *trs, int ntrs, cm_pred_t live, const void *ctx,
+                       int32_t controller_epoch, zn_pstate_t *out);
+
+/* Reassignment sets (Kafka's RS = (TRS ++ ORS).distinct, AR = TRS-ORS,
+ * RR = ORS-TRS).  rs needs nors+ntrs slots, ar ntrs, rr nors. */
+void cm_ra_plan(const int32_t *ors, int nors, const int32_t *trs, int ntrs, int32_t *rs, int *nrs, int32_t *ar,
+                int *nar, int32_t *rr, int *nrr);
+/* TRS (rep minus rem) and ORS (rep minus add) of a partition; out needs nrep slots. */
+int cm_ra_target(const cpart_t *p, int32_t *out);
+int cm_ra_original(const cpart_t *p, int32_t *out);
+/* Every TRS member is in the ISR: the reassignment may complete. */
+bool cm_ra_caught_up(const cpart_t *p);
+
+/*
+ * AlterPartition validation, Kafka's order (tryProcessAlterPartition):
+ * higher leader or partition epoch than ours -> NOT_CONTROLLER; lower
+ * leader epoch -> FENCED_LEADER_EPOCH; sender not the leader ->
+ * NOT_LEADER_OR_FOLLOWER; same ISR as now -> 0 with *current (answer with
+ * the current state); lower partition epoch -> INVALID_UPDATE_VERSION; a
+ * member not live (per `live`) or not a replica -> INELIGIBLE_REPLICA; empty,
+ * oversized, duplicated or leaderless ISR -> INVALID_REQUEST; else 0 (write).
+ * No state at all -> UNKNOWN_TOPIC_OR_PARTITION.
+ */
+int16_t cm_ap_check(const cpart_t *p, int32_t sender, int32_t leader_epoch, int32_t partition_epoch,
+                    const int32_t *isr, int nisr, cm_pred_t live, const void *ctx, bool *current);
+
+/* Partitions (with state, topic not being deleted) whose preferred replica
+ * is `broker`; *not_led: how many of them it does not lead. */
+int cm_preferred_count(const cmodel_t *m, int32_t broker, int *not_led);
 
 /* Checks the invariants of a partition state against its assignment:
  * ISR non-empty, members distinct and assigned, leader -1 or in the ISR. */

@@ -149,6 +149,12 @@ static int validate(ctl_t *c, const char *name, const cp_topic_t *ct, zn_assignm
         snprintf(msg, len, "The topic '%s' is queued for deletion.", name);
         return KERR_INVALID_TOPIC_EXCEPTION;
     }
+    for (int32_t p = 0; p < t->nparts; p++)
+        if (ra_in_progress(&t->parts[p])) {
+            /* Rewriting the topic znode now would drop the adding/removing record. */
+            snprintf(msg, len, "A partition reassignment is in progress for topic '%s'.", name);
+            return KERR_REASSIGNMENT_IN_PROGRESS;
+        }
     int32_t cur = t->nparts;
     if (ct->count < cur) {
         snprintf(msg, len, "Topic currently has %d partitions, which is higher than the requested %d.", (int)cur,

@@ -57,11 +57,16 @@ static void state_path(char *buf, size_t len, const char *topic, int32_t p)
     snprintf(buf, len, "/brokers/topics/%s/partitions/%d/state", topic, (int)p);
 }
 
-bool ps_change(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p, const zn_pstate_t *ns, const char *why)
+static bool change(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p, const zn_pstate_t *ns, const char *why,
+                   bool same_epoch)
 {
     const cpart_t *cp = &t->parts[p];
     int32_t old_epoch = cp->has_state ? cp->st.leader_epoch : -1;
-    if (!cm_state_valid(cp, ns) || ns->leader_epoch < old_epoch || (cp->has_state && ns->leader_epoch == old_epoch)) {
+    /* A leader change always bumps the epoch; only the leader's own ISR
+     * requests (AlterPartition) keep it, and then the leader must stay. */
+    bool epoch_ok = same_epoch ? (cp->has_state && ns->leader_epoch == old_epoch && ns->leader == cp->st.leader)
+                               : (ns->leader_epoch > old_epoch);
+    if (!cm_state_valid(cp, ns) || !epoch_ok) {
         wlog_error("[Controller id=%d epoch=%d] Rejected invalid state change of partition %s-%d (%s): leader %d, "
                    "epoch %d->%d",
                    (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p, why, (int)ns->leader, (int)old_epoch,
@@ -92,6 +97,24 @@ bool ps_change(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p, const zn_pstate_t 
         zkw_set(&b->w, path, json, cp->zkver);
     free(json);
     return true;
+}
+
+bool ps_change(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p, const zn_pstate_t *ns, const char *why)
+{
+    return change(c, b, t, p, ns, why, false);
+}
+
+bool ps_change_isr(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p, const zn_pstate_t *ns, const char *why)
+{
+    return change(c, b, t, p, ns, why, true);
+}
+
+int cb_result(const cbatch_t *b, const ctopic_t *t, int32_t p)
+{
+    for (int i = 0; i < b->nch; i++)
+        if (b->ch[i].p == p && strcmp(b->ch[i].topic, t->name) == 0)
+            return b->w.ops[b->ch[i].op].err;
+    return ZNONODE;
 }
 
 int cb_commit(ctl_t *c, cbatch_t *b, pref_t **changed, int *nchanged)
@@ -307,7 +330,83 @@ uint64_t ps_send_stop(ctl_t *c, int32_t broker, const ctopic_t *t, bool del)
     return ctl_send(c, broker, KAPI_STOP_REPLICA, CTL_STOP_VERSION, &wr, true);
 }
 
+void ps_send_stop_parts(ctl_t *c, int32_t broker, const pref_t *parts, int n, bool del)
+{
+    const cbroker_t *b = cm_broker(&c->m, broker);
+    if (!c->active || !b || n == 0)
+        return;
+    ctl_stop_t s = {.controller_id = c->cfg.controller_id,
+                    .controller_epoch = c->epoch,
+                    .broker_epoch = b->epoch,
+                    .delete_partitions = del};
+    s.topics = calloc((size_t)n, sizeof(char *));
+    s.partitions = calloc((size_t)n, sizeof(int32_t));
+    if (!s.topics || !s.partitions)
+        abort();
+    for (int i = 0; i < n; i++) {
+        s.topics[s.n] = parts[i].t->name;
+        s.partitions[s.n++] = parts[i].p;
+    }
+    kwr_t wr;
+    kwr_init(&wr, 128);
+    ctl_stop_encode(&wr, &s);
+    free(s.topics);
+    free(s.partitions);
+    ctl_send(c, broker, KAPI_STOP_REPLICA, CTL_STOP_VERSION, &wr, false);
+}
+
+int ps_commit_push(ctl_t *c, cbatch_t *b, bool lair, pref_t **changed, int *nchanged)
+{
+    pref_t *ch;
+    int n;
+    int rc = cb_commit(c, b, &ch, &n);
+    if (rc != CTL_DEPOSED) {
+        if (lair)
+            ps_propagate(c, ch, n, NULL);
+        else if (n > 0)
+            ps_send_um_all(c, ch, n, -1);
+    }
+    if (changed) {
+        *changed = ch;
+        *nchanged = n;
+    } else {
+        free(ch);
+    }
+    return rc;
+}
+
 /* ---- elections ---- */
+
+bool ps_unclean_allowed(ctl_t *c, ctopic_t *t)
+{
+    ev_load_config(c, t); /* Kafka reads the topic's config at election time */
+    for (int i = 0; i < t->ncfg; i++)
+        if (strcmp(t->cfg[i].key, "unclean.leader.election.enable") == 0)
+            return strcmp(t->cfg[i].value, "true") == 0;
+    return c->cfg.unclean_leader_election_enable;
+}
+
+/* Offline election for one partition, unclean only where allowed. */
+static bool elect_offline_one(ctl_t *c, ctopic_t *t, const cpart_t *cp, zn_pstate_t *ns)
+{
+    bool unclean;
+    bool changed = cm_elect_offline_ex(cp, ctl_eligible, c, c->epoch, false, ns, &unclean);
+    int32_t leader = changed ? ns->leader : cp->st.leader;
+    if (leader == CM_LEADER_NONE) {
+        /* Nobody outside controlled shutdown can lead: a broker that is
+         * shutting down but still up is better than no leader. */
+        changed = cm_elect_offline_ex(cp, ctl_live, c, c->epoch, false, ns, &unclean);
+        leader = changed ? ns->leader : cp->st.leader;
+    }
+    if (leader != CM_LEADER_NONE || !ps_unclean_allowed(c, t))
+        return changed;
+    changed = cm_elect_offline_ex(cp, ctl_live, c, c->epoch, true, ns, &unclean);
+    if (unclean)
+        wlog_warn("[Controller id=%d epoch=%d] Unclean leader election: partition %s-%d gets leader %d, which "
+                  "was not in the ISR; data may be lost",
+                  (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)(cp - t->parts), (int)ns->leader);
+    return changed;
+}
 
 static bool hosts(const cpart_t *p, int32_t broker)
 {
@@ -332,7 +431,7 @@ int ps_elect_offline(ctl_t *c, int32_t only_broker)
                           (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p, (int)cp->st.controller_epoch);
                 continue;
             }
-            if (cm_elect_offline(cp, cm_live_pred, &c->m, c->epoch, &ns))
+            if (elect_offline_one(c, t, cp, &ns))
                 ps_change(c, &b, t, p, &ns, "OfflinePartitionLeaderElection");
         }
     }

@@ -255,6 +255,109 @@ static void test_stop_bytes(void **state)
     kwr_free(&wr);
 }
 
+static void encode_any(int which, kwr_t *wr);
+
+/* AlterPartition v1: compact forms (uvarint n+1) and a tag byte after each struct. */
+static void test_ap_bytes(void **state)
+{
+    (void)state;
+    int32_t isr[] = {1, 2};
+    ctl_ap_part_t p = {"t", 0, 4, isr, 2, 5, 0, -1};
+    ctl_ap_t r = {1, 3, 0, &p, 1};
+    static const uint8_t want[] = {
+        0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3, /* BrokerId, BrokerEpoch */
+        2, 2, 't',                          /* Topics[1], TopicName */
+        2,                                  /* Partitions[1] */
+        0, 0, 0, 0, 0, 0, 0, 4,             /* PartitionIndex, LeaderEpoch */
+        3, 0, 0, 0, 1, 0, 0, 0, 2,          /* NewIsr */
+        0,                                  /* LeaderRecoveryState */
+        0, 0, 0, 5,                         /* PartitionEpoch */
+        0, 0, 0,                            /* tags: partition, topic, request */
+    };
+    kwr_t wr;
+    kwr_init(&wr, 0);
+    ctl_ap_encode(&wr, &r);
+    assert_bytes(&wr, want, sizeof want);
+    kwr_free(&wr);
+
+    p.error = 107;
+    p.leader = 2;
+    r.error = 0;
+    static const uint8_t want_resp[] = {
+        0, 0, 0, 0, 0, 0,          /* ThrottleTimeMs, ErrorCode */
+        2, 2, 't', 2,              /* Topics[1], TopicName, Partitions[1] */
+        0, 0, 0, 0, 0, 107,        /* PartitionIndex, ErrorCode */
+        0, 0, 0, 2, 0, 0, 0, 4,    /* LeaderId, LeaderEpoch */
+        3, 0, 0, 0, 1, 0, 0, 0, 2, /* Isr */
+        0, 0, 0, 0, 5,             /* LeaderRecoveryState, PartitionEpoch */
+        0, 0, 0,
+    };
+    kwr_init(&wr, 0);
+    ctl_ap_resp_encode(&wr, &r);
+    assert_bytes(&wr, want_resp, sizeof want_resp);
+    kwr_free(&wr);
+}
+
+/* Every field survives; parts come back grouped by topic in name order. */
+static void test_ap_roundtrip(void **state)
+{
+    (void)state;
+    for (int which = 7; which <= 8; which++) {
+        kwr_t wr;
+        kwr_init(&wr, 0);
+        encode_any(which, &wr);
+        krd_t rd;
+        krd_init(&rd, wr.buf, wr.len);
+        ctl_ap_t d;
+        assert_int_equal(which == 7 ? ctl_ap_decode(&rd, &d) : ctl_ap_resp_decode(&rd, &d), 0);
+        assert_int_equal(krd_remain(&rd), 0);
+        assert_int_equal(d.n, 3);
+        if (which == 7) {
+            assert_int_equal(d.broker_id, 4);
+            assert_true(d.broker_epoch == 1234567890123LL);
+        } else {
+            assert_int_equal(d.broker_id, -1);
+        }
+        static const char *const topic[] = {"a", "b", "b"};
+        static const int32_t part[] = {3, 0, 1}, lep[] = {6, 5, 5}, pep[] = {8, 7, 9};
+        static const int16_t err[] = {74, 0, 0};
+        static const int32_t leader[] = {3, 1, 2};
+        for (int i = 0; i < 3; i++) {
+            assert_string_equal(d.parts[i].topic, topic[i]);
+            assert_int_equal(d.parts[i].partition, part[i]);
+            assert_int_equal(d.parts[i].leader_epoch, lep[i]);
+            assert_int_equal(d.parts[i].partition_epoch, pep[i]);
+            assert_int_equal(d.parts[i].error, which == 7 ? 0 : err[i]);
+            assert_int_equal(d.parts[i].leader, which == 7 ? -1 : leader[i]);
+        }
+        assert_int_equal(d.parts[0].nisr, 1);
+        assert_int_equal(d.parts[0].isr[0], 3);
+        assert_int_equal(d.parts[2].nisr, 2);
+        assert_int_equal(d.parts[2].isr[1], 2);
+        ctl_ap_free(&d);
+        kwr_free(&wr);
+    }
+    /* Top-level error with no topics, and unknown tagged fields skipped. */
+    ctl_ap_t e = {.error = 77};
+    kwr_t wr;
+    kwr_init(&wr, 0);
+    ctl_ap_resp_encode(&wr, &e);
+    krd_t rd;
+    krd_init(&rd, wr.buf, wr.len);
+    ctl_ap_t d;
+    assert_int_equal(ctl_ap_resp_decode(&rd, &d), 0);
+    assert_int_equal(d.error, 77);
+    assert_int_equal(d.n, 0);
+    ctl_ap_free(&d);
+    kwr_free(&wr);
+    static const uint8_t tagged[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3, 1, /* no topics */
+                                     1, 9, 2, 0xaa, 0xbb};             /* one tag: id 9, 2 bytes */
+    krd_init(&rd, tagged, sizeof tagged);
+    assert_int_equal(ctl_ap_decode(&rd, &d), 0);
+    assert_int_equal(d.broker_id, 1);
+    ctl_ap_free(&d);
+}
+
 static void test_resp_bytes(void **state)
 {
     (void)state;
@@ -469,8 +572,17 @@ static int decode_any(int which, const uint8_t *buf, size_t len)
     case 5:
         rc = ctl_cs_resp_decode(&rd, &err, &pe, &n);
         break;
-    default:
+    case 6:
         return ctl_cs_decode(&rd, &id, &ep);
+    default: {
+        ctl_ap_t ap;
+        rc = which == 7 ? ctl_ap_decode(&rd, &ap) : ctl_ap_resp_decode(&rd, &ap);
+        if (rc == 0)
+            ctl_ap_free(&ap);
+        else
+            assert_null(ap.parts);
+        return rc;
+    }
     }
     if (rc == 0)
         ctl_perr_free(pe, n);
@@ -494,14 +606,24 @@ static void encode_any(int which, kwr_t *wr)
     case 3: ctl_lair_resp_encode(wr, 0, pe, 2); break;
     case 4: ctl_stop_resp_encode(wr, 0, pe, 2); break;
     case 5: ctl_cs_resp_encode(wr, 0, pe, 2); break;
-    default: ctl_cs_encode(wr, 1, 2); break;
+    case 6: ctl_cs_encode(wr, 1, 2); break;
+    default: {
+        int32_t isr1[] = {1, 2}, isr2[] = {3};
+        ctl_ap_part_t ap[] = {{"b", 0, 5, isr1, 2, 7, 0, 1}, {"a", 3, 6, isr2, 1, 8, 74, 3}, {"b", 1, 5, isr1, 2, 9, 0, 2}};
+        ctl_ap_t r = {4, 1234567890123LL, 0, ap, 3};
+        if (which == 7)
+            ctl_ap_encode(wr, &r);
+        else
+            ctl_ap_resp_encode(wr, &r);
+        break;
+    }
     }
 }
 
 static void test_truncation(void **state)
 {
     (void)state;
-    for (int which = 0; which < 7; which++) {
+    for (int which = 0; which < 9; which++) {
         kwr_t wr;
         kwr_init(&wr, 0);
         encode_any(which, &wr);
@@ -535,7 +657,7 @@ static void test_hostile_counts(void **state)
         kwr_free(&w);
     }
 #endif
-    for (int which = 0; which < 7; which++) {
+    for (int which = 0; which < 9; which++) {
         kwr_t wr;
         kwr_init(&wr, 0);
         encode_any(which, &wr);
@@ -836,6 +958,7 @@ int main(void)
         cmocka_unit_test(test_stop_roundtrip),   cmocka_unit_test(test_resp_roundtrip),
         cmocka_unit_test(test_um_endpoint_choice), cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_hostile_counts),   cmocka_unit_test(test_kclient_call),
+        cmocka_unit_test(test_ap_bytes),         cmocka_unit_test(test_ap_roundtrip),
         cmocka_unit_test(test_kclient_flex),     cmocka_unit_test(test_kclient_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# kafka-leader-election.sh for Weir.  The brokers do not implement the
+# ElectLeaders API, so this writes Kafka's /admin/preferred_replica_election
+# znode in the cluster's ZooKeeper; the active controller elects each listed
+# partition's preferred replica (the head of its assignment) if it is live and
+# in sync, deletes the znode, and this script reports the outcome.
+# Run by bash even when called as "sh script".
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -eu
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+    cat <<EOT
+Usage: $PROG --bootstrap-server B (--zookeeper HOST:PORT/chroot | --dir DIR)
+       (--all-topic-partitions | --topic T [--partition P] | --path-to-json-file FILE)
+       [--election-type preferred] [--timeout SECONDS]
+
+  --bootstrap-server B      the cluster's brokers (accepted for Kafka's habits)
+  --zookeeper Z             the cluster's ZooKeeper with its chroot, e.g. 127.0.0.1:2181/weir
+  --dir DIR                 a cluster started by cluster.sh: ZooKeeper from DIR/cluster.env
+  --all-topic-partitions    every partition of every topic
+  --topic T [--partition P] one topic, or one of its partitions
+  --path-to-json-file FILE  {"partitions":[{"topic":"t","partition":0},...]}
+  --election-type TYPE      preferred (the default; unclean elections are a
+                            topic/controller setting: unclean.leader.election.enable)
+  --timeout SECONDS         how long to wait for the controller (default 30)
+  -h, --help                show this help
+
+Exit status 0 when every partition ends up led by its preferred replica.
+EOT
+}
+
+zk="" dir="" all=0 topic="" part="" jfile="" timeout=30
+while [ $# -gt 0 ]; do
+    case $1 in
+    -h | --help) usage; exit 0 ;;
+    --bootstrap-server) need_arg "$1" $#; shift 2 ;;
+    --zookeeper) need_arg "$1" $#; zk=$2; shift 2 ;;
+    --dir) need_arg "$1" $#; dir=$2; shift 2 ;;
+    --all-topic-partitions) all=1; shift ;;
+    --topic) need_arg "$1" $#; topic=$2; shift 2 ;;
+    --partition) need_arg "$1" $#
+        case $2 in '' | *[!0-9]*) usage_error "option '--partition' needs a partition number, got '$2'" ;; esac
+        part=$2; shift 2 ;;
+    --path-to-json-file) need_arg "$1" $#; jfile=$2; shift 2 ;;
+    --election-type) need_arg "$1" $#
+        case $2 in
+        preferred | PREFERRED) ;;
+        unclean | UNCLEAN) usage_error "unclean elections are not requested here: set unclean.leader.election.enable on the topic (configs.sh) and the controller elects when no in-sync replica is live" ;;
+        *) usage_error "unknown election type '$2' (preferred)" ;;
+        esac
+        shift 2 ;;
+    --timeout) need_arg "$1" $#
+        case $2 in '' | *[!0-9]*) usage_error "option '--timeout' needs seconds, got '$2'" ;; esac
+        timeout=$2; shift 2 ;;
+    *) usage_error "unknown option '$1'" ;;
+    esac
+done
+n=$(( all + (${#topic} > 0) + (${#jfile} > 0) ))
+[ "$n" = 1 ] || usage_error "exactly one of --all-topic-partitions, --topic or --path-to-json-file is required"
+[ -z "$part" ] || [ -n "$topic" ] || usage_error "--partition needs --topic"
+[ -n "$zk" ] || [ -n "$dir" ] || usage_error "missing --zookeeper HOST:PORT/chroot or --dir DIR"
+export PROG
+
+exec /usr/bin/python3 - "$zk" "$dir" "$all" "$topic" "${part:--1}" "$jfile" "$timeout" <<'PY'
+import json, logging, os, shlex, sys, time
+logging.basicConfig(level=logging.CRITICAL)
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoNodeError, NodeExistsError
+
+PROG = os.environ["PROG"]
+
+
+def die(msg, code=1):
+    print("%s: %s" % (PROG, msg), file=sys.stderr)
+    sys.exit(code)
+
+
+def zk_connect(zk, d):
+    """ZooKeeper host:port/chroot from --zookeeper, or from DIR/cluster.env."""
+    if not zk:
+        env = {}
+        try:
+            with open(os.path.join(d, "cluster.env")) as f:
+                for line in f:
+                    for tok in shlex.split(line, comments=True):
+                        k, _, v = tok.partition("=")
+                        env[k] = v
+        except OSError as e:
+            die("no cluster in %s (%s)" % (d, e))
+        zk = env.get("ZK_CONNECT") or die("%s/cluster.env has no ZK_CONNECT" % d)
+    client = KazooClient(hosts=zk, timeout=10)
+    try:
+        client.start(timeout=15)
+    except Exception as e:
+        die("cannot connect to ZooKeeper at %s: %s" % (zk, e))
+    if not client.exists("/brokers/ids"):
+        die("%s holds no Weir cluster (no /brokers/ids): check the chroot" % zk)
+    return client
+
+
+def read_json_file(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        die("cannot read %s: %s" % (path, e))
+
+
+def topic_assignment(zk, topic):
+    try:
+        data, _ = zk.get("/brokers/topics/" + topic)
+    except NoNodeError:
+        return None
+    return json.loads(data)
+
+
+def dumps(obj):
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def targets(zk, all_parts, topic, part, jfile):
+    if jfile:
+        doc = read_json_file(jfile)
+        lst = doc.get("partitions") if isinstance(doc, dict) else None
+        if not isinstance(lst, list) or not lst:
+            die("the JSON file must hold {\"partitions\":[{\"topic\":\"t\",\"partition\":0},...]}")
+        out = []
+        for e in lst:
+            if not isinstance(e.get("topic"), str) or not isinstance(e.get("partition"), int):
+                die("each entry needs \"topic\" and \"partition\": %s" % dumps(e))
+            out.append((e["topic"], e["partition"]))
+        return out
+    names = sorted(zk.get_children("/brokers/topics")) if all_parts else [topic]
+    out = []
+    for t in names:
+        a = topic_assignment(zk, t)
+        if a is None:
+            die("Topic %s does not exist" % t)
+        ps = sorted(int(p) for p in a["partitions"])
+        if part >= 0:
+            if part not in ps:
+                die("Partition %s-%d does not exist" % (t, part))
+            ps = [part]
+        out += [(t, p) for p in ps]
+    return out
+
+
+def state(zk, t, p):
+    try:
+        data, _ = zk.get("/brokers/topics/%s/partitions/%d/state" % (t, p))
+        return json.loads(data)
+    except NoNodeError:
+        return None
+
+
+def preferred(zk, t, p):
+    a = topic_assignment(zk, t)
+    return a["partitions"][str(p)][0] if a and str(p) in a["partitions"] else None
+
+
+zk_arg, dir_arg, all_parts, topic, part, jfile, timeout = sys.argv[1:8]
+zk = zk_connect(zk_arg, dir_arg)
+path = "/admin/preferred_replica_election"
+rc = 0
+try:
+    parts = targets(zk, all_parts == "1", topic, int(part), jfile)
+    already = [(t, p) for t, p in parts if (state(zk, t, p) or {}).get("leader") == preferred(zk, t, p)]
+    todo = [tp for tp in parts if tp not in already]
+    if todo:
+        doc = {"version": 1, "partitions": [{"topic": t, "partition": p} for t, p in todo]}
+        try:
+            zk.create(path, dumps(doc).encode(), makepath=True)
+        except NodeExistsError:
+            die("Preferred replica leader election currently in progress for %s; retry later" % path)
+        deadline = time.monotonic() + int(timeout)
+        while zk.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if zk.exists(path):
+            die("the controller did not act on %s within %s s (is a controller running?)" % (path, timeout))
+    done = [(t, p) for t, p in todo if (state(zk, t, p) or {}).get("leader") == preferred(zk, t, p)]
+    failed = [tp for tp in todo if tp not in done]
+    fmt = lambda l: ", ".join("%s-%d" % tp for tp in l)
+    if done:
+        print("Successfully completed leader election (PREFERRED) for partitions %s" % fmt(done))
+    if already:
+        print("Valid replica already elected for partitions %s" % fmt(already))
+    if failed:
+        rc = 1
+        print("Error completing leader election (PREFERRED) for partitions %s: the preferred replica is not "
+              "available (not live or not in the ISR)" % fmt(failed), file=sys.stderr)
+finally:
+    zk.stop()
+    zk.close()
+sys.exit(rc)
+PY
