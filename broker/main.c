@@ -73,6 +73,14 @@ static int register_broker(bk_t *b)
     return 0;
 }
 
+/* After a lost session the controller may have moved every leadership:
+ * serve nothing as leader or follower until it sends state again. */
+static void demote(bpart_t *p, void *arg)
+{
+    repl_stop(arg, p);
+    p->is_leader = false;
+}
+
 static void zk_reconnect(bk_t *b)
 {
     char err[256];
@@ -85,6 +93,9 @@ static void zk_reconnect(bk_t *b)
             break;
         wlog_warn("ZooKeeper reconnect failed: %s; retrying", err);
     }
+    bpart_foreach(b, demote, b);
+    fetch_wakeup(b);
+    produce_wakeup(b);
     if (register_broker(b) != 0)
         event_base_loopexit(b->base, NULL);
     fwd_controller_changed(b);

@@ -57,7 +57,10 @@ static int16_t apply_partition(bk_t *b, const ctl_state_t *s, const ctl_part_t *
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     bpart_t *p = bpart_get(b, cp->topic, strlen(cp->topic), cp->partition);
     bool fresh = p == NULL;
-    if (p && cp->leader_epoch <= p->leader_epoch)
+    /* A partition demoted after a lost ZooKeeper session takes its state
+     * again even at the same leader epoch. */
+    bool limbo = p && !p->is_leader && p->follow == FOLLOW_NONE;
+    if (p && (cp->leader_epoch < p->leader_epoch || (cp->leader_epoch == p->leader_epoch && !limbo)))
         return cp->leader_epoch == p->leader_epoch ? KERR_NONE : KERR_STALE_CONTROLLER_EPOCH;
     if (!p && !(p = bpart_create(b, cp->topic, cp->partition)))
         return KERR_KAFKA_STORAGE_ERROR;
