@@ -397,7 +397,6 @@ static void on_response(evutil_socket_t fd, short what, void *arg)
         fetcher_kick(f);
     else
         retry_later(f);
-    fetch_wakeup(f->b); /* consumers of nothing here, but HW moved for checkpointing */
 }
 
 static fetcher_t *fetcher_get(bk_t *b, int32_t leader_id, const char *host, int32_t port)
