@@ -1,7 +1,8 @@
 /*
  * ctlmsg.c - encoders and decoders of the controller<->broker request and
  * response bodies (LeaderAndIsr v3, UpdateMetadata v5, StopReplica v1,
- * ControlledShutdown v2), field for field as Kafka's schemas list them.
+ * ControlledShutdown v2, AlterPartition v1), field for field as Kafka's
+ * schemas list them.
  *
  * Owns: nothing long-lived; decoded messages are owned by the caller and
  * released with the matching _free.

@@ -1,7 +1,8 @@
 /*
  * ctlmsg.h - controller<->broker messages in Kafka's wire format
  * (non-flexible versions): LeaderAndIsr v3 (key 4), UpdateMetadata v5
- * (key 6), StopReplica v1 (key 5), ControlledShutdown v2 (key 7).
+ * (key 6), StopReplica v1 (key 5), ControlledShutdown v2 (key 7); and the
+ * flexible AlterPartition v1 (key 56).
  *
  * Encoders append the request/response *body* (no header) to a kwr_t.
  * Decoders read the body from a krd_t, allocate the result and return 0, or

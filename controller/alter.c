@@ -21,7 +21,8 @@
 #include "proto.h"
 #include "wlog.h"
 
-#define KERR_OPERATION_NOT_ATTEMPTED 55
+/* Kafka's OPERATION_NOT_ATTEMPTED: the write did not happen, the leader may revert. */
+#define AP_OPERATION_NOT_ATTEMPTED 55
 
 /* ---- brokers in controlled shutdown ---- */
 
@@ -139,7 +140,7 @@ static void ap_fill(ctl_t *c, ctl_ap_t *r, const cbatch_t *b)
                 ev_load_state(c, t, rp->partition); /* someone else wrote it: learn what */
                 rp->error = KERR_INVALID_UPDATE_VERSION;
             } else if (res != ZOK) {
-                rp->error = KERR_OPERATION_NOT_ATTEMPTED;
+                rp->error = AP_OPERATION_NOT_ATTEMPTED;
             }
         }
         rp->leader = -1;
