@@ -119,6 +119,7 @@ static void on_zk_event(const zkc_ev_t *ev, void *arg)
 #define CS_BACKOFF_MS 500
 
 static int cs_attempts;
+static int cs_last_remaining = -1;
 static struct event *cs_timer;
 
 static void cs_send(bk_t *b);
@@ -145,11 +146,17 @@ static void cs_done(void *arg, const uint8_t *resp, size_t len)
     if (err == KERR_NONE && n == 0) {
         wlog_info("controlled shutdown complete: no partitions led here");
         event_base_loopexit(b->base, NULL);
+    } else if (err == KERR_NONE && n == cs_last_remaining) {
+        /* Nothing moved since the last attempt (no eligible successor, e.g.
+         * replication factor 1): retrying will not help. */
+        wlog_info("controlled shutdown: %d partition(s) have no other replica to lead them; stopping", n);
+        event_base_loopexit(b->base, NULL);
     } else if (++cs_attempts >= CS_MAX_ATTEMPTS) {
         wlog_warn("controlled shutdown incomplete after %d attempts (%s, %d partition(s) still led): stopping",
                   cs_attempts, kerr_name(err), n);
         event_base_loopexit(b->base, NULL);
     } else {
+        cs_last_remaining = err == KERR_NONE ? n : -1;
         wlog_info("controlled shutdown: %s, %d partition(s) still led; retrying", kerr_name(err), n);
         struct timeval tv = {0, CS_BACKOFF_MS * 1000};
         evtimer_add(cs_timer, &tv);
