@@ -113,6 +113,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* AlterPartition request or response: decode, re-encode, decode again. */
+static void alter(const uint8_t *p, size_t n, bool resp)
+{
+    krd_t rd;
+    krd_init(&rd, p, n);
+    ctl_ap_t a;
+    if ((resp ? ctl_ap_resp_decode : ctl_ap_decode)(&rd, &a) != 0)
+        return;
+    kwr_t wr;
+    kwr_init(&wr, 256);
+    (resp ? ctl_ap_resp_encode : ctl_ap_encode)(&wr, &a);
+    krd_init(&rd, wr.buf, wr.len);
+    ctl_ap_t b;
+    if ((resp ? ctl_ap_resp_decode : ctl_ap_decode)(&rd, &b) != 0 || b.n != a.n)
+        abort();
+    ctl_ap_free(&b);
+    kwr_free(&wr);
+    ctl_ap_free(&a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -122,13 +142,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     krd_t rd;
     int32_t id;
     int64_t epoch;
-    switch (data[0] % 7) {
+    switch (data[0] % 9) {
     case 0: state(p, n, true); break;
     case 1: state(p, n, false); break;
     case 2: stop(p, n); break;
     case 3: perrs(p, n, 0); break;
     case 4: perrs(p, n, 1); break;
     case 5: perrs(p, n, 2); break;
+    case 7: alter(p, n, false); break;
+    case 8: alter(p, n, true); break;
     default:
         krd_init(&rd, p, n);
         (void)ctl_cs_decode(&rd, &id, &epoch);
