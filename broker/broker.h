@@ -140,6 +140,8 @@ void fwd_call_flex(bk_t *b, int16_t api_key, int16_t api_version, const char *cl
 /* Re-read /controller (called on start and on its watch). */
 void fwd_controller_changed(bk_t *b);
 void fwd_free(bk_t *b);
+/* Name the active controller directly (without ZooKeeper: tests). */
+void fwd_set_controller(bk_t *b, int32_t id, const char *host, int port);
 /* True when an active controller is known. */
 bool fwd_known(bk_t *b);
 

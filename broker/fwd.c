@@ -259,6 +259,15 @@ void fwd_controller_changed(bk_t *b)
     }
 }
 
+void fwd_set_controller(bk_t *b, int32_t id, const char *host, int port)
+{
+    fwd_t *f = fwd_get(b);
+    disconnect(f);
+    snprintf(f->host, sizeof f->host, "%s", host);
+    f->port = port;
+    f->controller_id = id;
+}
+
 void fwd_free(bk_t *b)
 {
     if (!b->fwd)

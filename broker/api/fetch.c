@@ -87,7 +87,11 @@ static void read_part(bk_t *b, const fetch_waiter_t *w, kstr_t topic, const fpar
     int64_t max = fp->max_bytes < budget ? fp->max_bytes : budget;
     if (max < 1)
         max = 1; /* the first batch is always sent whole (KIP-74) */
-    int64_t limit = w->replica_id >= 0 ? plog_end_offset(p->log) : p->hw;
+    /* Up to the log end only for a real replica; anyone else reads committed data. */
+    bool replica = false;
+    for (int32_t i = 0; i < p->nreplicas && w->replica_id >= 0; i++)
+        replica |= p->replicas[i] == w->replica_id && w->replica_id != w->b->cfg.broker_id;
+    int64_t limit = replica ? plog_end_offset(p->log) : p->hw;
     r->error = (int16_t)plog_read(p->log, fp->offset, limit, max, &r->slice);
     if (r->error)
         r->slice.len = 0;
@@ -289,7 +293,9 @@ static void note_follower_positions(bk_t *b, const fetch_waiter_t *w)
         for (int32_t j = 0; j < t->nparts; j++) {
             const fpart_t *fp = &t->parts[j];
             bpart_t *p = bpart_get(b, (const char *)t->name.ptr, (size_t)t->name.len, fp->partition);
-            if (p && p->is_leader && (fp->current_leader_epoch < 0 || fp->current_leader_epoch == p->leader_epoch))
+            /* Only a position the leader can serve counts (Kafka records it after a successful read). */
+            if (p && p->is_leader && (fp->current_leader_epoch < 0 || fp->current_leader_epoch == p->leader_epoch) &&
+                fp->offset >= plog_start_offset(p->log) && fp->offset <= plog_end_offset(p->log))
                 repl_follower_fetched(b, p, w->replica_id, fp->offset);
         }
     }

@@ -76,6 +76,9 @@ int plog_find_time(plog_t *l, int64_t ts, int64_t *batch_base, int64_t *batch_ma
  * if offset falls inside a batch, truncates to that batch's base).  Below the
  * first segment the log is emptied and restarts at `offset`. */
 int plog_truncate_to(plog_t *l, int64_t offset);
+/* Drop everything and start an empty log at `offset` (a follower behind its
+ * leader's log start: Kafka's truncateFullyAndStartAt). */
+int plog_restart_at(plog_t *l, int64_t offset);
 /* Move the log start offset forward (DeleteRecords / retention): deletes
  * whole segments entirely below it.  -EINVAL if offset > LEO. */
 int plog_advance_start(plog_t *l, int64_t offset);

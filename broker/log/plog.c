@@ -360,6 +360,21 @@ static int truncate_fully(plog_t *l, int64_t offset)
     return 0;
 }
 
+int plog_restart_at(plog_t *l, int64_t offset)
+{
+    if (offset < 0)
+        return -EINVAL;
+    wlog_info("restarting %s-%d at offset %" PRId64 " (was %" PRId64 "..%" PRId64 ")", l->topic, l->partition, offset,
+              l->log_start, plog_end_offset(l));
+    int rc = truncate_fully(l, offset);
+    if (l->recovery_point > offset || l->recovery_point < offset)
+        l->recovery_point = offset;
+    int erc = epochs_changed(l, lepochs_truncate_end(&l->epochs, offset));
+    if (erc >= 0)
+        erc = epochs_changed(l, lepochs_truncate_start(&l->epochs, offset));
+    return rc < 0 ? rc : erc < 0 ? erc : 0;
+}
+
 int plog_truncate_to(plog_t *l, int64_t offset)
 {
     if (offset < 0)

@@ -225,6 +225,17 @@ static bpart_t *followed(fetcher_t *f, kstr_t topic, int32_t partition, enum fol
 static bool append_batches(bk_t *b, bpart_t *p, uint8_t *data, size_t len)
 {
     size_t valid = kbatch_valid_prefix(data, len);
+    /* A fetch may end in a partial batch (size limits); anything else that
+     * fails validation is corrupt: keep what is good, back off, fetch again. */
+    bool corrupt = false;
+    if (valid < len && len - valid >= KBATCH_HDR_SIZE) {
+        kbatch_hdr_t th;
+        kbatch_parse_hdr(data + valid, len - valid, &th);
+        corrupt = th.Length < 0 || (size_t)th.Length + 12 <= len - valid;
+        if (corrupt)
+            wlog_error("partition %s-%d: leader sent a corrupt batch at byte %zu of %zu", p->topic, p->partition,
+                       valid, len);
+    }
     size_t pos = 0;
     while (pos + KBATCH_HDR_SIZE <= valid) {
         kbatch_hdr_t h;
@@ -251,7 +262,7 @@ static bool append_batches(bk_t *b, bpart_t *p, uint8_t *data, size_t len)
         pos += blen;
     }
     (void)b;
-    return true;
+    return !corrupt;
 }
 
 static bool handle_fetch(fetcher_t *f, uint8_t *resp, size_t len)
@@ -272,7 +283,7 @@ static bool handle_fetch(fetcher_t *f, uint8_t *resp, size_t len)
             int16_t err = krd_i16(&rd);
             int64_t hw = krd_i64(&rd);
             (void)krd_i64(&rd); /* LastStableOffset */
-            (void)krd_i64(&rd); /* LogStartOffset */
+            int64_t leader_start = krd_i64(&rd);
             int32_t naborted = krd_array(&rd, false, true, 16);
             krd_skip(&rd, naborted > 0 ? (size_t)naborted * 16 : 0);
             (void)krd_i32(&rd); /* PreferredReadReplica */
@@ -283,19 +294,28 @@ static bool handle_fetch(fetcher_t *f, uint8_t *resp, size_t len)
             if (!p)
                 continue;
             if (err == KERR_OFFSET_OUT_OF_RANGE) {
-                wlog_warn("partition %s-%d: fetch offset %lld out of range at leader %d: checking lineage again",
-                          p->topic, p->partition, (long long)plog_end_offset(p->log), f->leader_id);
-                p->follow = FOLLOW_TRUNCATING;
+                int64_t leo = plog_end_offset(p->log);
+                progress = false;
+                if (leader_start > leo) {
+                    /* Retention moved the leader's log start past our end:
+                     * what we lack is gone; start over at its log start. */
+                    wlog_warn("partition %s-%d: log end %lld is below leader %d's log start %lld: restarting there",
+                              p->topic, p->partition, (long long)leo, f->leader_id, (long long)leader_start);
+                    plog_restart_at(p->log, leader_start);
+                    p->hw = leader_start;
+                } else {
+                    wlog_warn("partition %s-%d: fetch offset %lld out of range at leader %d: checking lineage again",
+                              p->topic, p->partition, (long long)leo, f->leader_id);
+                    p->follow = FOLLOW_TRUNCATING;
+                }
                 continue;
             }
             if (err != KERR_NONE) {
                 progress = false;
                 continue;
             }
-            if (records.len > 0 && !append_batches(b, p, (uint8_t *)records.ptr, (size_t)records.len)) {
-                progress = false;
-                continue;
-            }
+            if (records.len > 0 && !append_batches(b, p, (uint8_t *)records.ptr, (size_t)records.len))
+                progress = false; /* what was good is kept; back off before fetching again */
             int64_t leo = plog_end_offset(p->log);
             int64_t nhw = hw < leo ? hw : leo;
             if (nhw > p->hw)

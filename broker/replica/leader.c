@@ -3,9 +3,9 @@
  * fetched, the high watermark, and ISR changes through the controller.
  *
  * Invariants (control-plane.md §5, R11-R13, R20):
- * - The high watermark is the minimum log end offset over the leader and the
- *   maximal ISR (the committed ISR plus a requested expansion); it never goes
- *   backwards.
+ * - The high watermark is the minimum log end offset over the leader, the
+ *   maximal ISR (the committed ISR plus a requested expansion) and followers
+ *   that are caught up; it never goes backwards.
  * - Only the controller writes the ISR: the leader asks with AlterPartition,
  *   one request in flight per partition.  An expansion counts as soon as it
  *   is asked for (more followers hold back the HW: safe); a shrink counts only
@@ -85,10 +85,15 @@ void bpart_update_hw(bk_t *b, bpart_t *p)
             p->hw = leo;
         return;
     }
-    int64_t hw = leo;
+    /* A follower outside the ISR that keeps up also holds the HW back, so it
+     * can actually reach the HW it needs to rejoin (Kafka's starvation fix). */
+    int64_t hw = leo, now = mono_ms();
     for (int32_t i = 0; i < p->nfol; i++) {
         const rfollower_t *f = &p->fol[i];
-        if (in_max_isr(p, f->id) && f->leo < hw)
+        bool counts = in_max_isr(p, f->id) ||
+                      (f->leo >= 0 && f->last_caught_up_ms > 0 &&
+                       now - f->last_caught_up_ms <= b->cfg.replica_lag_time_max_ms);
+        if (counts && f->leo < hw)
             hw = f->leo;
     }
     if (hw > p->hw) {
