@@ -73,18 +73,25 @@ has() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
 
 # Copies the daemons' logs out of a cluster dir (which may be temporary).
 save_logs() {
-    local dir=$1 dest=$OUTDIR/$STAMP.logs/$(basename "$1")
+    local dir=$1 dest
+    dest=$OUTDIR/$STAMP.logs/$(basename "$1")
     mkdir -p "$dest"
     cp "$dir"/broker-*/broker-*.log "$dir"/controller-*/controller-*.log "$dest"/ 2>/dev/null || true
 }
 
-cleanup() {
+# Stops every cluster brought up here (and keeps its logs).
+stop_clusters() {
     local d
     for d in $CLUSTERS; do
         log "stopping the cluster in $d"
         "$REPO/scripts/cluster.sh" down --dir "$d" >/dev/null 2>&1 || true
         save_logs "$d"
     done
+    CLUSTERS=""
+}
+
+cleanup() {
+    stop_clusters
     if [ "$OWN_DIR" = 1 ] && [ -n "$DIR" ]; then rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
@@ -126,24 +133,20 @@ replica_bytes() {
 # slowest follower was behind when called, and how long it took to catch up
 # (-1 if it did not).
 wait_caught_up() {
-    local start=$(date +%s.%N) first="" now sizes
+    local start now spread first=""
+    start=$(date +%s.%N)
     while :; do
-        sizes=$(replica_bytes "$1")
-        # shellcheck disable=SC2086
-        set -- "$1" $sizes
-        local max=$2 min=$2 s
-        for s in "$2" "$3" "$4"; do
-            [ "$s" -gt "$max" ] && max=$s
-            [ "$s" -lt "$min" ] && min=$s
-        done
-        [ -n "$first" ] || first=$((max - min))
+        spread=$(replica_bytes "$1" | awk '{ mx = $1; mn = $1
+            for (i = 2; i <= NF; i++) { if ($i > mx) mx = $i; if ($i < mn) mn = $i }
+            print mx - mn }')
+        [ -n "$first" ] || first=$spread
         now=$(date +%s.%N)
-        if [ "$max" = "$min" ]; then
+        if [ "$spread" = 0 ]; then
             awk -v l="$first" -v a="$start" -v b="$now" 'BEGIN { printf "%d %.2f\n", l, b - a }'
             return 0
         fi
         if awk -v a="$start" -v b="$now" 'BEGIN { exit !(b - a > 30) }'; then
-            log "replicas of $1 still differ after 30 s: $sizes bytes"
+            log "replicas of $1 still differ after 30 s: $(replica_bytes "$1")bytes"
             echo "$first -1"
             return 0
         fi
@@ -156,18 +159,20 @@ wait_caught_up() {
 # produce rows wait for the followers before reading the CPU, so that their
 # replication work is counted in the row that caused it.
 run_perf() {
-    local row=$1 size=$2 target=$3 run=$4 pids=$5 json before after extra="" topic="" a
+    local row=$1 size=$2 target=$3 run=$4 pids=$5 json before after extra="" topic="" a lag catchup
     shift 6
     for a in "$@"; do
-        [ "$topic" = next ] && topic=$a
-        [ "$a" = --topic ] && topic=next
+        case $topic/$a in
+        next/*) topic=$a ;;
+        /--topic) topic=next ;;
+        esac
     done
     # shellcheck disable=SC2086
     before=$(cpu_ticks $pids)
     if ! json=$("$WEIR" "$@" 2>>"$ERRLOG" | tail -n 1); then
         log "$row $size B $target run $run failed (see $ERRLOG)"
     fi
-    if [ "$target" = weir ] && [ "$pids" = "$B3_PIDS" ] && [ "$row" != C1 ]; then
+    if [ "$target" = weir ] && { [ "$row" = P3 ] || [ "$row" = P4 ]; }; then
         read -r lag catchup < <(wait_caught_up "$topic")
         extra=$(printf ',"follower_lag_bytes":%s,"catchup_s":%s' "$lag" "$catchup")
     fi
@@ -175,13 +180,13 @@ run_perf() {
     after=$(cpu_ticks $pids)
     case $json in
     \{*) record "$row" "$size" "$target" "$run" "$json" $((after - before)) "$extra"
-        log "$row $size B $target run $run: $json${extra:+ (followers${extra//\"/ })}" ;;
+        log "$row $size B $target run $run: $json${lag:+ (followers $lag B behind, caught up in ${catchup}s)}" ;;
     *) log "$row $size B $target run $run: no result" ;;
     esac
 }
 
-# start_cluster NAME BROKERS: brings up a cluster in $DIR/NAME; prints
-# "BOOTSTRAP PID..." on stdout.
+# start_cluster NAME BROKERS: brings up a cluster in $DIR/NAME and sets
+# CL_BOOT (bootstrap servers) and CL_PIDS (broker pids).
 start_cluster() {
     local dir=$DIR/$1
     mkdir -p "$dir"
@@ -193,7 +198,7 @@ start_cluster() {
         return 1
     fi
     # A subshell: cluster.env's names must not leak into this script.
-    (
+    read -r CL_BOOT CL_PIDS < <(
         # shellcheck disable=SC1091
         . "$dir/cluster.env"
         printf '%s' "$BOOTSTRAP"
@@ -210,19 +215,17 @@ start_weir() {
         DIR=$(mktemp -d /tmp/weir-bench.XXXXXX)
         OWN_DIR=1
     fi
-    local line
     if has "$ROWS" P1 || has "$ROWS" P2; then
-        if line=$(start_cluster 1broker 1); then
-            read -r B1_BOOT B1_PIDS <<<"$line"
+        if start_cluster 1broker 1; then
+            B1_BOOT=$CL_BOOT B1_PIDS=$CL_PIDS
             log "1-broker Weir at $B1_BOOT, broker pid $B1_PIDS"
         else
             log "P1/P2 on Weir skipped"
         fi
     fi
     if has "$ROWS" P3 || has "$ROWS" P4 || has "$ROWS" C1; then
-        if line=$(start_cluster 3brokers 3); then
-            read -r B3_BOOT B3_PIDS <<<"$line"
-            B3_DIR=$DIR/3brokers
+        if start_cluster 3brokers 3; then
+            B3_BOOT=$CL_BOOT B3_PIDS=$CL_PIDS B3_DIR=$DIR/3brokers
             log "3-broker Weir at $B3_BOOT, broker pids $B3_PIDS"
         else
             log "P3/P4/C1 on Weir skipped"
@@ -251,7 +254,8 @@ create_topic() {
 
 # weir_rows SIZE RUN: this run's Weir rows at one record size.
 weir_rows() {
-    local size=$1 run=$2 t="b$run-$size" n
+    local size=$1 run=$2 n lag catchup
+    local t="b$run-$size"
     local common=(--record-size "$size" --warmup "$WARMUP" --duration "$MEASURE")
     if [ -n "$B1_BOOT" ]; then
         if has "$ROWS" P1 && create_topic "$B1_BOOT" "p1-$t" 1 1; then
@@ -277,12 +281,12 @@ weir_rows() {
     fi
     if has "$ROWS" C1 && create_topic "$B3_BOOT" "c1-$t" 6 "${rf3[@]}"; then
         n=$C1_RECORDS
-        [ -n "$n" ] || n=$(python3 "$REPO/test/bench/report.py" --c1-records "$RESULTS" weir "$size" "$MEASURE")
+        if [ -z "$n" ]; then n=$(python3 "$REPO/test/bench/report.py" --c1-records "$RESULTS" weir "$size" "$MEASURE"); fi
         log "C1 $size B: writing $n records first"
         "$WEIR" -b "$B3_BOOT" perf produce --topic "c1-$t" --partitions 6 --record-size "$size" --acks all \
             --num-records "$n" >/dev/null 2>>"$ERRLOG" || log "C1 preload failed"
         read -r lag catchup < <(wait_caught_up "c1-$t")
-        [ "$catchup" != -1 ] || log "C1 $size B: replicas did not converge; reading anyway"
+        if [ "$catchup" = -1 ]; then log "C1 $size B: replicas did not converge; reading anyway"; fi
         run_perf C1 "$size" weir "$run" "$B3_PIDS" -- -b "$B3_BOOT" perf consume --topic "c1-$t" \
             --messages "$n" --timeout-ms 10000
     fi
@@ -292,7 +296,8 @@ weir_rows() {
 # mock_rows SIZE RUN: the ceiling rows at one record size, each on a fresh
 # in-process mock cluster (1 broker for P1/P2, 3 brokers RF 3 otherwise).
 mock_rows() {
-    local size=$1 run=$2 t="b$run-$size" row n
+    local size=$1 run=$2 row n
+    local t="b$run-$size"
     local common=(--record-size "$size" --warmup "$WARMUP" --duration "$MEASURE")
     local m1=(-X test.mock.num.brokers=1) m3=(-X test.mock.num.brokers=3)
     for row in $MOCK_ROWS; do
@@ -305,7 +310,7 @@ mock_rows() {
                 --partitions 6 --replication-factor 3 --acks "$([ "$row" = P3 ] && echo 1 || echo all)" \
                 "${common[@]}" ;;
         C1) n=$C1_RECORDS
-            [ -n "$n" ] || n=$(python3 "$REPO/test/bench/report.py" --c1-records "$RESULTS" mock "$size" "$MEASURE")
+            if [ -z "$n" ]; then n=$(python3 "$REPO/test/bench/report.py" --c1-records "$RESULTS" mock "$size" "$MEASURE"); fi
             run_perf C1 "$size" mock "$run" "" -- "${m3[@]}" perf consume --topic "c1-$t" --messages "$n" \
                 --record-size "$size" --partitions 6 --timeout-ms 10000 ;;
         *) log "unknown mock row $row" ;;
@@ -319,26 +324,25 @@ log_summary() {
     for f in "$OUTDIR/$STAMP.logs"/*/*.log; do
         [ -e "$f" ] || continue
         n=$(grep -cE '\] (WARN|ERROR|FATAL) ' "$f" || true)
-        [ "$n" = 0 ] || printf '%s=%s ' "${f#"$OUTDIR/"}" "$n"
+        if [ "$n" != 0 ]; then printf '%s=%s ' "${f#"$OUTDIR/$STAMP.logs/"}" "$n"; fi
     done
 }
 
 main() {
     [ -x "$WEIR" ] || { echo "bench: $WEIR not built (run make)" >&2; exit 1; }
-    has "$TARGETS" weir && start_weir
+    if has "$TARGETS" weir; then start_weir; fi
     log "warm-up ${WARMUP}s, measured ${MEASURE}s per produce row, $RUNS run(s); results in $RESULTS"
     for run in $(seq 1 "$RUNS"); do
         for size in $SIZES; do
-            has "$TARGETS" weir && weir_rows "$size" "$run"
-            has "$TARGETS" mock && mock_rows "$size" "$run"
+            if has "$TARGETS" weir; then weir_rows "$size" "$run"; fi
+            if has "$TARGETS" mock; then mock_rows "$size" "$run"; fi
         done
     done
     # Stop the clusters now, so that their logs are complete for the report.
-    cleanup
-    CLUSTERS="" OWN_DIR=0
+    stop_clusters
     local warnings
     warnings=$(log_summary)
-    [ -z "$warnings" ] || log "daemon warnings/errors logged: $warnings (logs in $OUTDIR/$STAMP.logs)"
+    if [ -n "$warnings" ]; then log "daemon warnings/errors logged: $warnings(logs in $OUTDIR/$STAMP.logs)"; fi
     python3 "$REPO/test/bench/report.py" --report "$RESULTS" "$OUT" \
         "warmup_s=$WARMUP" "measured_s=$MEASURE" "runs=$RUNS" "stamp=$STAMP" \
         "min_insync_replicas=$MIN_ISR" "daemon_log_warnings=$warnings" "logs=$OUTDIR/$STAMP.logs"
