@@ -35,7 +35,7 @@ static void write_ids(kwr_t *wr, const int32_t *ids, int32_t n)
         kwr_i32(wr, ids[i]);
 }
 
-static void write_topic(kwr_t *wr, int16_t v, const mtopic_t *t, bool stale)
+static void write_topic(kwr_t *wr, int16_t v, const mtopic_t *t)
 {
     kwr_i16(wr, KERR_NONE);
     kwr_str(wr, false, t->name);
@@ -44,12 +44,9 @@ static void write_topic(kwr_t *wr, int16_t v, const mtopic_t *t, bool stale)
     kwr_array(wr, false, t->nparts);
     for (int32_t i = 0; i < t->nparts; i++) {
         const mpart_t *p = &t->parts[i];
-        /* Without a ZooKeeper lease our view may be stale: name no leader, so
-         * clients ask another broker. */
-        int32_t leader = stale ? -1 : p->leader;
-        kwr_i16(wr, leader < 0 ? KERR_LEADER_NOT_AVAILABLE : KERR_NONE);
+        kwr_i16(wr, p->leader < 0 ? KERR_LEADER_NOT_AVAILABLE : KERR_NONE);
         kwr_i32(wr, i);
-        kwr_i32(wr, leader);
+        kwr_i32(wr, p->leader);
         write_ids(wr, p->replicas, p->nreplicas);
         write_ids(wr, p->isr, p->nisr);
     }
@@ -68,7 +65,6 @@ typedef struct all_ctx {
     kwr_t *wr;
     int16_t v;
     int32_t n;
-    bool stale;
 } all_ctx_t;
 
 static void count_topic(const mtopic_t *t, void *arg)
@@ -80,7 +76,7 @@ static void count_topic(const mtopic_t *t, void *arg)
 static void emit_topic(const mtopic_t *t, void *arg)
 {
     all_ctx_t *a = arg;
-    write_topic(a->wr, a->v, t, a->stale);
+    write_topic(a->wr, a->v, t);
 }
 
 static void write_brokers(bk_t *b, kwr_t *wr, int16_t v)
@@ -119,7 +115,12 @@ void api_metadata(kreq_t *req, void *ctx)
         return;
     }
     bool all = ntopics < 0 || (v == 0 && ntopics == 0);
-    bool stale = !bk_lease_valid(b);
+    if (!bk_lease_valid(b)) {
+        /* Cut off from ZooKeeper: our view may name leaders that are no
+         * longer leaders.  Send the client to another broker instead. */
+        kreq_close(req, "no ZooKeeper lease: metadata may be stale");
+        return;
+    }
     kwr_t wr;
     kwr_init(&wr, 1024);
     if (v >= 3)
@@ -130,7 +131,7 @@ void api_metadata(kreq_t *req, void *ctx)
     if (v >= 1)
         kwr_i32(&wr, b->cfg.broker_id); /* ControllerId: we forward admin requests */
     if (all) {
-        all_ctx_t a = {&wr, v, 0, stale};
+        all_ctx_t a = {&wr, v, 0};
         meta_foreach_topic(&b->meta, count_topic, &a);
         kwr_array(&wr, false, a.n);
         meta_foreach_topic(&b->meta, emit_topic, &a);
@@ -143,7 +144,7 @@ void api_metadata(kreq_t *req, void *ctx)
             kstr_t name = krd_str(&tr, false, false);
             mtopic_t *t = meta_topic(&b->meta, (const char *)name.ptr, (size_t)name.len);
             if (t) {
-                write_topic(&wr, v, t, stale);
+                write_topic(&wr, v, t);
             } else if (!bk_valid_topic(name.ptr, (size_t)name.len)) {
                 write_missing(&wr, v, name, KERR_INVALID_TOPIC_EXCEPTION);
             } else if (allow_auto && b->cfg.auto_create_topics_enable) {
