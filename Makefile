@@ -1,7 +1,7 @@
 # Weir - build, test, run.  See README.md.
 #   make deps        install every Debian package the build, tools and tests need
 #   make             bin/weir-broker bin/weir-controller bin/weir
-#   make test        unit + integration tests + fuzz smoke run (TESTS=0007 picks scenarios)
+#   make test        unit + integration tests + a short fault run + fuzz smoke run (TESTS=0007 picks scenarios)
 #   make SANITIZE=address test
 #   make fuzz        longer libFuzzer runs
 #   make bench       the PERFORMANCE.md rows
@@ -40,7 +40,7 @@ ifneq ($(SANITIZE),)
 BINDIR := $(BUILD)/bin
 endif
 
-.PHONY: all deps test test-unit test-integration test-fault fuzz fuzz-smoke bench run clean format
+.PHONY: all deps test test-unit test-integration test-fault test-fault-short fuzz fuzz-smoke bench run clean format
 
 all: $(BINDIR)/weir-broker $(BINDIR)/weir-controller $(BINDIR)/weir
 
@@ -72,13 +72,19 @@ $(BUILD)/test/%: test/unit/%.c $(BUILD)/libbroker.a $(BUILD)/libcontroller.a $(B
 deps:
 	@sh scripts/deps.sh
 
-test: deps all test-unit test-integration fuzz-smoke
+test: deps all test-unit test-integration test-fault-short fuzz-smoke
 
 test-unit: $(UNIT_BIN)
 	@sh test/run-unit.sh $(UNIT_BIN)
 
 test-integration: all
 	@WEIR_BIN=$(abspath $(BINDIR)) /usr/bin/python3 -m pytest -q -x test/integration $(if $(TESTS),-k "$(TESTS)")
+
+# The short fault run: the scenarios whose figures are stable on a 2-core
+# machine; test-fault runs all of them, longer.
+FAULT_SHORT := selftest or 00_baseline or 01_leader or 02_follower or 04_leader or 06_network or 07_rolling or 08_kip101
+test-fault-short: all
+	@WEIR_BIN=$(abspath $(BINDIR)) /usr/bin/python3 -m pytest -q test/fault -k "$(FAULT_SHORT)"
 
 test-fault: all
 	@WEIR_BIN=$(abspath $(BINDIR)) WEIR_FAULT_LONG=1 /usr/bin/python3 -m pytest -q test/fault
