@@ -159,6 +159,20 @@ static void ap_fill(ctl_t *c, ctl_ap_t *r, const cbatch_t *b)
     }
 }
 
+/* Some accepted partition (written now, or a retry of what an earlier
+ * controller wrote before failing over) is being reassigned: its target may
+ * be in sync now. */
+static bool ap_touches_reassignment(ctl_t *c, const ctl_ap_t *r)
+{
+    for (int i = 0; i < r->n; i++) {
+        ctopic_t *t;
+        const cpart_t *cp = ap_part(c, &r->parts[i], &t);
+        if (cp && !r->parts[i].error && ra_in_progress(cp))
+            return true;
+    }
+    return false;
+}
+
 void alter_partition(kreq_t *req, void *ctx)
 {
     ctl_t *c = ctx;
@@ -185,7 +199,7 @@ void alter_partition(kreq_t *req, void *ctx)
         } else {
             ap_fill(c, &r, &b);
             respond_ap(req, &r);
-            if (nchanged > 0)
+            if (c->active && (nchanged > 0 || ap_touches_reassignment(c, &r)))
                 ra_progress_all(c); /* new replicas may have caught up */
         }
         free(changed);

@@ -175,6 +175,7 @@ void controlled_shutdown(kreq_t *req, void *ctx);
 int ctl_get_watched(ctl_t *c, const char *path, char **data, struct Stat *st);
 void ra_changed(ctl_t *c);                /* /admin/reassign_partitions changed (also at activation) */
 void ra_progress_all(ctl_t *c);           /* finish every reassignment whose target replicas are in sync */
+int ra_resume_all(ctl_t *c);              /* at activation: re-send step A of unfinished reassignments */
 bool ra_in_progress(const cpart_t *p);
 
 /* balance.c */

@@ -260,8 +260,10 @@ static void become_active(ctl_t *c)
             return;
     if (c->active)
         ev_deletions_changed(c);
+    if (c->active && ra_resume_all(c) == CTL_DEPOSED)
+        return;
     if (c->active)
-        ra_changed(c); /* resumes reassignments recorded in the topic znodes */
+        ra_changed(c); /* finishes resumed reassignments already in sync */
     if (c->active)
         pl_changed(c);
     if (c->active)

@@ -449,6 +449,16 @@ bool cm_ra_caught_up(const cpart_t *p)
     return true;
 }
 
+bool cm_ra_resume(const cpart_t *p, int32_t controller_epoch, zn_pstate_t *out)
+{
+    if (!p->has_state || p->st.leader < 0 || (p->nadd == 0 && p->nrem == 0) || cm_ra_caught_up(p))
+        return false;
+    *out = p->st;
+    out->leader_epoch = p->st.leader_epoch + 1;
+    out->controller_epoch = controller_epoch;
+    return true;
+}
+
 /* ---- AlterPartition ---- */
 
 int16_t cm_ap_check(const cpart_t *p, int32_t sender, int32_t leader_epoch, int32_t partition_epoch,

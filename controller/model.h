@@ -141,6 +141,16 @@ int cm_ra_target(const cpart_t *p, int32_t *out);
 int cm_ra_original(const cpart_t *p, int32_t *out);
 /* Every TRS member is in the ISR: the reassignment may complete. */
 bool cm_ra_caught_up(const cpart_t *p);
+/*
+ * Step A again, for a controller taking over a reassignment recorded in the
+ * topic znode: the previous controller may have died between writing the
+ * adding/removing replicas and the epoch bump that tells the replicas, and
+ * brokers ignore a LeaderAndIsr at the leader epoch they already hold, so
+ * the leader would never learn of the adding replicas.  Same leader and ISR,
+ * leader epoch bumped.  False (nothing to send) when the partition has no
+ * state or no leader, is not moving, or its target is already in sync.
+ */
+bool cm_ra_resume(const cpart_t *p, int32_t controller_epoch, zn_pstate_t *out);
 
 /*
  * AlterPartition validation, Kafka's order (tryProcessAlterPartition):

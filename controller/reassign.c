@@ -16,7 +16,11 @@
  *           original replicas are on record until nothing needs them - and
  *           the entry leaves /admin/reassign_partitions (deleted when empty).
  * Everything a new controller needs to resume is in ZooKeeper: the topic
- * znode says which partitions are moving and where to.
+ * znode says which partitions are moving and where to.  On activation it
+ * repeats the start's epoch bump for every partition still waiting (the old
+ * controller may have died before it; brokers ignore a LeaderAndIsr at the
+ * epoch they hold, so without a bump the leader never learns of the new
+ * replicas) and finishes those already in sync.
  *
  * Thread: the controller's event loop only.
  */
@@ -256,6 +260,28 @@ void ra_progress_all(ctl_t *c)
     }
     if (done && c->active)
         ra_clean_admin(c);
+}
+
+int ra_resume_all(ctl_t *c)
+{
+    cbatch_t b = {0};
+    for (int i = 0; c->active && i < c->m.ntopics; i++) {
+        ctopic_t *t = c->m.topics[i];
+        for (int32_t p = 0; !t->deleting && p < t->nparts; p++) {
+            zn_pstate_t ns;
+            if (!cm_ra_resume(&t->parts[p], c->epoch, &ns))
+                continue;
+            wlog_info("[Controller id=%d epoch=%d] Resuming the reassignment of partition %s-%d: %d adding, "
+                      "%d removing",
+                      (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p, (int)t->parts[p].nadd,
+                      (int)t->parts[p].nrem);
+            ps_change(c, &b, t, p, &ns, "ReassignmentResumed");
+        }
+    }
+    /* LeaderAndIsr carries RS (adding replicas included) to every replica. */
+    int rc = c->active ? ps_commit_push(c, &b, true, NULL, NULL) : CTL_DEPOSED;
+    cb_free(&b);
+    return rc;
 }
 
 /* One entry of the request: start it, or note it is already done. */

@@ -3,6 +3,7 @@
  * sets (Kafka's (TRS ++ ORS).distinct), target and original replicas of a
  * partition in flight, the "target all in sync" completion test, the
  * reassignment election (leader from the target, ISR cut to the target),
+ * resuming after a controller failover (epoch bump, expansion accepted),
  * and the topic znode carrying adding/removing replicas into the model and
  * back; plus the /admin/reassign_partitions and preferred-election JSON.
  */
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "controller/model.h"
+#include "proto.h"
 #include "znode.h"
 
 static bool live_mask(const void *ctx, int32_t id) { return id >= 0 && id < 32 && (*(const uint32_t *)ctx >> id) & 1; }
@@ -110,6 +112,50 @@ static void test_reassign_election(void **state)
     int32_t isr12[] = {1, 2};
     p = moving(rep, 4, add, 2, rem, 2, 1, isr12, 2);
     assert_false(cm_elect_reassign(&p, trs, 2, live_mask, &live, 9, &out));
+}
+
+/* A new controller picking up [1,2,3] -> [4,2,3] left half-started, the
+ * state fault 09 leaves behind: RS [4,2,3,1], adding 4, removing 1. */
+static void test_resume_after_failover(void **state)
+{
+    (void)state;
+    int32_t rep[] = {4, 2, 3, 1}, add[] = {4}, rem[] = {1};
+    int32_t isr[] = {1, 2, 3};
+    zn_pstate_t out;
+    cpart_t p = moving(rep, 4, add, 1, rem, 1, 1, isr, 3);
+    /* Waiting for 4: same leader and ISR, epoch bumped so the leader (which
+     * ignores a LeaderAndIsr at its own epoch) takes the RS with 4 in it. */
+    assert_true(cm_ra_resume(&p, 2, &out));
+    assert_int_equal(out.leader, 1);
+    assert_int_equal(out.leader_epoch, 5);
+    assert_int_equal(out.controller_epoch, 2);
+    assert_ids(out.isr, out.nisr, isr, 3);
+    assert_true(cm_state_valid(&p, &out));
+
+    /* The leader's expansion to 4 is accepted: 4 is a replica and live. */
+    uint32_t live = (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4);
+    bool current;
+    p.st.leader_epoch = out.leader_epoch;
+    int32_t grown[] = {1, 2, 3, 4};
+    assert_int_equal(cm_ap_check(&p, 1, 5, 7, grown, 4, live_mask, &live, &current), KERR_NONE);
+    assert_false(current);
+    /* ... but not while 4 is unregistered. */
+    live &= ~(1u << 4);
+    assert_int_equal(cm_ap_check(&p, 1, 5, 7, grown, 4, live_mask, &live, &current), KERR_INELIGIBLE_REPLICA);
+
+    /* Once 4 is in the ISR there is nothing to resume: it completes instead. */
+    p.st.isr[3] = 4;
+    p.st.nisr = 4;
+    assert_true(cm_ra_caught_up(&p));
+    assert_false(cm_ra_resume(&p, 2, &out));
+    /* Nothing moving, no leader, or no state: nothing to send. */
+    p = moving(rep, 4, add, 1, rem, 1, CM_LEADER_NONE, isr, 3);
+    assert_false(cm_ra_resume(&p, 2, &out));
+    p = moving(rep, 4, NULL, 0, NULL, 0, 1, isr, 3);
+    assert_false(cm_ra_resume(&p, 2, &out));
+    p = moving(rep, 4, add, 1, rem, 1, 1, isr, 3);
+    p.has_state = false;
+    assert_false(cm_ra_resume(&p, 2, &out));
 }
 
 static void test_znode_moving_roundtrip(void **state)
@@ -218,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_target_original_caught_up),
         cmocka_unit_test(test_reassign_election),
+        cmocka_unit_test(test_resume_after_failover),
         cmocka_unit_test(test_znode_moving_roundtrip),
         cmocka_unit_test(test_tplist),
     };
