@@ -54,6 +54,7 @@ done
 [ -n "$action" ] || usage_error "one of --execute, --verify or --generate is required"
 [ -n "$zk" ] || [ -n "$dir" ] || usage_error "missing --zookeeper HOST:PORT/chroot or --dir DIR"
 export PROG
+export WEIR_SCRIPTS="$REPO/scripts"
 case $action in
 execute | verify) [ -n "$rfile" ] || usage_error "--$action needs --reassignment-json-file FILE" ;;
 generate)
@@ -63,60 +64,9 @@ generate)
 esac
 
 exec /usr/bin/python3 - "$zk" "$dir" "$action" "${rfile:-$tfile}" "$blist" <<'PY'
-import json, logging, os, shlex, sys, time
-logging.basicConfig(level=logging.CRITICAL)
-from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError, NodeExistsError
-
-PROG = os.environ["PROG"]
-
-
-def die(msg, code=1):
-    print("%s: %s" % (PROG, msg), file=sys.stderr)
-    sys.exit(code)
-
-
-def zk_connect(zk, d):
-    """ZooKeeper host:port/chroot from --zookeeper, or from DIR/cluster.env."""
-    if not zk:
-        env = {}
-        try:
-            with open(os.path.join(d, "cluster.env")) as f:
-                for line in f:
-                    for tok in shlex.split(line, comments=True):
-                        k, _, v = tok.partition("=")
-                        env[k] = v
-        except OSError as e:
-            die("no cluster in %s (%s)" % (d, e))
-        zk = env.get("ZK_CONNECT") or die("%s/cluster.env has no ZK_CONNECT" % d)
-    client = KazooClient(hosts=zk, timeout=10)
-    try:
-        client.start(timeout=15)
-    except Exception as e:
-        die("cannot connect to ZooKeeper at %s: %s" % (zk, e))
-    if not client.exists("/brokers/ids"):
-        die("%s holds no Weir cluster (no /brokers/ids): check the chroot" % zk)
-    return client
-
-
-def read_json_file(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        die("cannot read %s: %s" % (path, e))
-
-
-def topic_assignment(zk, topic):
-    try:
-        data, _ = zk.get("/brokers/topics/" + topic)
-    except NoNodeError:
-        return None
-    return json.loads(data)
-
-
-def dumps(obj):
-    return json.dumps(obj, separators=(",", ":"))
+import json, os, sys, time
+sys.path.insert(0, os.environ["WEIR_SCRIPTS"])
+from weirzk import PROG, die, zk_connect, read_json_file, topic_assignment, dumps, NoNodeError, NodeExistsError
 
 
 def check_reassignment(zk, doc):
