@@ -435,13 +435,8 @@ int ps_elect_offline(ctl_t *c, int32_t only_broker)
                 ps_change(c, &b, t, p, &ns, "OfflinePartitionLeaderElection");
         }
     }
-    pref_t *changed;
-    int n;
-    int rc = cb_commit(c, &b, &changed, &n);
+    int rc = ps_commit_push(c, &b, true, NULL, NULL);
     cb_free(&b);
-    if (rc != CTL_DEPOSED)
-        ps_propagate(c, changed, n, NULL);
-    free(changed);
     return rc;
 }
 
