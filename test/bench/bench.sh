@@ -30,7 +30,13 @@
 # mock), BENCH_C1_RECORDS (records written and read by C1; default: what P3
 # reached in BENCH_SECONDS, at most 300 MB), BENCH_TARGETS ("weir mock"),
 # BENCH_DIR (parent of the two cluster dirs; default a fresh temporary one),
-# WEIR_BIN (binaries, default <repo>/bin).
+# WEIR_BIN (binaries, default <repo>/bin), BENCH_MIN_FREE_GB (16: a run's
+# Weir rows are skipped, and say so, when the disk has less free space).
+#
+# Before the rows it bounds the page cache to BENCH_PAGECACHE_MIB (4096) by
+# holding the rest of memory (test/bench/holdmem.py: on a VM, writes into
+# pages the host has not backed run ten times slower, so unbounded rows
+# measure the hypervisor), and writes that much once to warm it.
 #
 # Stops everything it started: the clusters through `cluster.sh down` (pid
 # files), nothing else is left running.
@@ -99,6 +105,7 @@ stop_clusters() {
 
 cleanup() {
     stop_clusters
+    release_memory
     if [ "$OWN_DIR" = 1 ] && [ -n "$DIR" ]; then rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
@@ -259,10 +266,26 @@ create_topic() {
     return 1
 }
 
+# drop_topics BOOTSTRAP TOPIC...: deletes each topic that exists, one at a
+# time (a delete naming a missing topic is refused as a whole).  Each row
+# writes several GB: the disk must get them back before the next one.
+drop_topics() {
+    local boot=$1 t
+    shift
+    for t in "$@"; do
+        "$WEIR" -b "$boot" topics delete "$t" >/dev/null 2>&1 || true
+    done
+}
+
 # weir_rows SIZE RUN: this run's Weir rows at one record size.
 weir_rows() {
-    local size=$1 run=$2 n lag catchup
+    local size=$1 run=$2 n lag catchup free_gb
     local t="b$run-$size"
+    free_gb=$(df -Pk "${DIR:-/tmp}" | awk 'NR == 2 { print int($4 / 1048576) }')
+    if [ "${free_gb:-0}" -lt "${BENCH_MIN_FREE_GB:-16}" ]; then
+        log "only ${free_gb} GB free on the cluster's disk: Weir rows of run $run at $size B skipped"
+        return 0
+    fi
     local common=(--record-size "$size" --warmup "$WARMUP" --duration "$MEASURE")
     if [ -n "$B1_BOOT" ]; then
         if has "$ROWS" P1 && create_topic "$B1_BOOT" "p1-$t" 1 1; then
@@ -274,7 +297,7 @@ weir_rows() {
                 --partitions 6 --acks 1 "${common[@]}"
         fi
         # Several GB per round: give the disk back before the next one.
-        "$WEIR" -b "$B1_BOOT" topics delete "p1-$t" "p2-$t" >/dev/null 2>&1 || true
+        drop_topics "$B1_BOOT" "p1-$t" "p2-$t"
     fi
     [ -n "$B3_BOOT" ] || return 0
     local rf3=(3 "min.insync.replicas=$MIN_ISR")
@@ -297,7 +320,7 @@ weir_rows() {
         run_perf C1 "$size" weir "$run" "$B3_PIDS" -- -b "$B3_BOOT" "${C1_CLIENT[@]}" perf consume --topic "c1-$t" \
             --messages "$n" --timeout-ms 10000
     fi
-    "$WEIR" -b "$B3_BOOT" topics delete "p3-$t" "p4-$t" "c1-$t" >/dev/null 2>&1 || true
+    drop_topics "$B3_BOOT" "p3-$t" "p4-$t" "c1-$t"
 }
 
 # mock_rows SIZE RUN: the ceiling rows at one record size, each on a fresh
@@ -336,8 +359,41 @@ log_summary() {
     done
 }
 
+# hold_memory: bounds the page cache to BENCH_PAGECACHE_MIB (default 4096)
+# by holding the rest of memory (test/bench/holdmem.py says why), then writes
+# and deletes a file as large as what is left, so that the rows write into
+# reused pages.  BENCH_PAGECACHE_MIB=0 turns this off.
+HOLD_PID=""
+hold_memory() {
+    local leave=${BENCH_PAGECACHE_MIB:-4096} line mib warm
+    [ "$leave" != 0 ] || return 0
+    coproc HOLD { exec /usr/bin/python3 "$REPO/test/bench/holdmem.py" "$leave"; }
+    HOLD_PID=$HOLD_PID
+    if ! read -r -t 300 line <&"${HOLD[0]}"; then
+        log "memory hold did not start; rows run on whatever memory they get"
+        release_memory
+        return 0
+    fi
+    log "page cache bounded: $line (BENCH_PAGECACHE_MIB=$leave)"
+    mib=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
+    warm=$(mktemp "${DIR:-/tmp}/weir-bench-warm.XXXXXX")
+    if dd if=/dev/zero of="$warm" bs=1M count="$mib" conv=fsync status=none 2>>"$ERRLOG"; then
+        log "page cache warmed with ${mib} MiB"
+    fi
+    rm -f "$warm"
+}
+
+release_memory() {
+    if [ -n "$HOLD_PID" ]; then
+        kill "$HOLD_PID" 2>/dev/null || true
+        wait "$HOLD_PID" 2>/dev/null || true
+        HOLD_PID=""
+    fi
+}
+
 main() {
     [ -x "$WEIR" ] || { echo "bench: $WEIR not built (run make)" >&2; exit 1; }
+    hold_memory
     if has "$TARGETS" weir; then start_weir; fi
     log "warm-up ${WARMUP}s, measured ${MEASURE}s per produce row, $RUNS run(s); results in $RESULTS"
     for run in $(seq 1 "$RUNS"); do
@@ -348,6 +404,7 @@ main() {
     done
     # Stop the clusters now, so that their logs are complete for the report.
     stop_clusters
+    release_memory
     local warnings
     warnings=$(log_summary)
     if [ -n "$warnings" ]; then log "daemon warnings/errors logged: $warnings(logs in $OUTDIR/$STAMP.logs)"; fi
