@@ -79,6 +79,26 @@ static void test_unaligned_and_lengths(void **state)
     free(buf);
 }
 
+/* Lengths around the interleaved block sizes (3 x 256 and 3 x 8192 bytes)
+ * from every alignment, whole and split in two calls at odd places. */
+static void test_block_boundaries(void **state)
+{
+    (void)state;
+    static const size_t bases[] = {3 * 256, 2 * 3 * 256, 3 * 8192, 3 * 8192 + 3 * 256, 2 * 3 * 8192};
+    uint8_t *buf = malloc(2 * 3 * 8192 + 64);
+    assert_non_null(buf);
+    fill(buf, 2 * 3 * 8192 + 64, 7);
+    for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++)
+        for (size_t d = 0; d < 24; d++)
+            for (size_t off = 0; off < 8; off += 3) {
+                size_t n = bases[b] + d - 9;
+                uint32_t ref = crc_ref(buf + off, n);
+                assert_int_equal(crc32c(0, buf + off, n), ref);
+                assert_int_equal(crc32c(crc32c(0, buf + off, n / 3), buf + off + n / 3, n - n / 3), ref);
+            }
+    free(buf);
+}
+
 static void test_large_random(void **state)
 {
     (void)state;
@@ -100,6 +120,7 @@ int main(void)
         cmocka_unit_test(test_check_value),
         cmocka_unit_test(test_chaining),
         cmocka_unit_test(test_unaligned_and_lengths),
+        cmocka_unit_test(test_block_boundaries),
         cmocka_unit_test(test_large_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
