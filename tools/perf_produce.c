@@ -44,6 +44,7 @@ struct pp_state {
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
+    (void)rk;
     struct pp_state *st = opaque;
     int64_t sent = (int64_t)(intptr_t)m->_private, now = wt_mono_us();
 

@@ -25,6 +25,7 @@ struct produce_state {
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
+    (void)rk;
     struct produce_state *st = opaque;
     if (!m->err) {
         st->delivered++;

@@ -195,6 +195,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int cmd_list(rd_kafka_t *rk, int argc, char **argv)
 {
+    (void)argv;
     const rd_kafka_metadata_t *md;
     const char **names;
     int n = 0;
