@@ -82,7 +82,7 @@ test-integration: all
 
 # The short fault run: the scenarios whose figures are stable on a 2-core
 # machine; test-fault runs all of them, longer.
-FAULT_SHORT := selftest or 00_baseline or 01_leader or 02_follower or 04_leader or 06_network or 07_rolling or 08_kip101
+FAULT_SHORT := selftest or 00_baseline or 01_leader or 02_follower or 04_leader or 06_network or 07_rolling or 08_kip101 or 10_unclean
 test-fault-short: all
 	@WEIR_BIN=$(abspath $(BINDIR)) /usr/bin/python3 -m pytest -q test/fault -k "$(FAULT_SHORT)"
 

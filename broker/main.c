@@ -31,10 +31,45 @@ static void on_zk_watch(void *arg, int type, int state, const char *path)
     zkc_evq_push(arg, type, state, path);
 }
 
+/*
+ * R22: a broker that started after an unclean shutdown says so in its
+ * registration until a controller has seen it.  Any request this process
+ * accepts from a controller proves that: it carries the broker epoch the
+ * controller read from an unclean registration, and the controller records
+ * the partitions it must not elect in ZooKeeper before it sends a broker
+ * anything.  Then the log dirs forget the crash, and a later clean restart
+ * (or a re-registration after a session expiry) registers as clean.
+ */
+static struct event *unclean_ev;
+
+static void unclean_check(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    bk_t *b = arg;
+    if (b->controller_epoch < 0) {
+        struct timeval tv = {0, 500 * 1000};
+        evtimer_add(unclean_ev, &tv);
+        return;
+    }
+    logmgr_unclean_acknowledged(b->logs);
+    wlog_info("controller epoch %d has seen this broker's unclean-shutdown registration",
+              (int)b->controller_epoch);
+}
+
+static void unclean_watch(bk_t *b)
+{
+    if (!unclean_ev)
+        unclean_ev = evtimer_new(b->base, unclean_check, b);
+    if (unclean_ev && !evtimer_pending(unclean_ev, NULL))
+        unclean_check(-1, 0, b);
+}
+
 static int register_broker(bk_t *b)
 {
     zn_broker_t zb;
     memset(&zb, 0, sizeof zb);
+    zb.unclean_shutdown = logmgr_unclean_start(b->logs);
     zb.id = b->cfg.broker_id;
     zb.nep = 1;
     snprintf(zb.ep[0].listener, sizeof zb.ep[0].listener, "PLAINTEXT");
@@ -68,8 +103,10 @@ static int register_broker(bk_t *b)
         wlog_error("cannot register %s: %s", path, zerror(rc));
         return -1;
     }
-    wlog_info("registered %s at %s:%d (broker epoch %lld)", path, b->adv_host, b->adv_port,
-              (long long)b->broker_epoch);
+    wlog_info("registered %s at %s:%d (broker epoch %lld)%s", path, b->adv_host, b->adv_port,
+              (long long)b->broker_epoch, zb.unclean_shutdown ? " after an unclean shutdown" : "");
+    if (zb.unclean_shutdown)
+        unclean_watch(b);
     return 0;
 }
 
@@ -351,6 +388,8 @@ int main(int argc, char **argv)
     event_free(b->lease_ev);
     if (cs_timer)
         event_free(cs_timer);
+    if (unclean_ev)
+        event_free(unclean_ev);
     zkc_evq_free(b->evq);
     meta_free(&b->meta);
     event_base_free(b->base);

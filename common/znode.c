@@ -127,6 +127,19 @@ static int copy_str(char *dst, size_t cap, const json_t *v)
     return 0;
 }
 
+/* Optional boolean member: absent is false; anything but true/false is an error. */
+static int get_opt_bool(const json_t *obj, const char *key, bool *out)
+{
+    const json_t *v = json_object_get(obj, key);
+    *out = false;
+    if (!v)
+        return 0;
+    if (!json_is_boolean(v))
+        return -1;
+    *out = json_is_true(v);
+    return 0;
+}
+
 static json_t *ts_string(int64_t ms)
 {
     char buf[24];
@@ -213,6 +226,8 @@ char *zn_broker_encode(const zn_broker_t *b)
     set(root, "listener_security_protocol_map", map, &ok);
     set(root, "rack", b->rack[0] ? json_string(b->rack) : json_null(), &ok);
     set(root, "features", json_object(), &ok);
+    if (b->unclean_shutdown)
+        set(root, "unclean_shutdown", json_true(), &ok);
     return dump(root, ok);
 }
 
@@ -263,6 +278,8 @@ int zn_broker_decode(const char *json, int32_t id, zn_broker_t *b)
         goto out;
     const json_t *rack = json_object_get(root, "rack");
     if (rack && !json_is_null(rack) && copy_str(b->rack, sizeof b->rack, rack) < 0)
+        goto out;
+    if (get_opt_bool(root, "unclean_shutdown", &b->unclean_shutdown) < 0)
         goto out;
     rc = 0;
 out:
@@ -531,6 +548,8 @@ char *zn_pstate_encode(const zn_pstate_t *s)
     for (int i = 0; i < s->nisr && i < ZN_MAX_ISR; i++)
         add(isr, json_integer(s->isr[i]), &ok);
     set(root, "isr", isr, &ok);
+    if (s->unclean_blocked)
+        set(root, "unclean_shutdown_blocked", json_true(), &ok);
     return dump(root, ok);
 }
 
@@ -545,7 +564,8 @@ int zn_pstate_decode(const char *json, zn_pstate_t *s)
     /* leader -1 = no leader. */
     if (get_i32(root, "controller_epoch", 0, &s->controller_epoch) < 0 ||
         get_i32(root, "leader", -1, &s->leader) < 0 || get_i32(root, "leader_epoch", 0, &s->leader_epoch) < 0 ||
-        !json_is_array(isr) || json_array_size(isr) > ZN_MAX_ISR)
+        !json_is_array(isr) || json_array_size(isr) > ZN_MAX_ISR ||
+        get_opt_bool(root, "unclean_shutdown_blocked", &s->unclean_blocked) < 0)
         goto out;
     for (size_t i = 0; i < json_array_size(isr); i++) {
         const json_t *v = json_array_get(isr, i);

@@ -11,6 +11,7 @@
 #ifndef WEIR_ZNODE_H
 #define WEIR_ZNODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* /brokers/ids/<id> (v5).  Endpoints are "LISTENER://host:port". */
@@ -26,10 +27,17 @@ typedef struct zn_broker {
     int nep;
     char rack[64]; /* "" = no rack (JSON null) */
     int64_t timestamp;
+    /* Weir's field (R22): this broker process started without the
+     * clean-shutdown marker in some log dir holding partitions, so records
+     * it acknowledged before the crash may be missing from its logs. */
+    bool unclean_shutdown;
 } zn_broker_t;
 
 /* {"version":5,"host","port","jmx_port":-1,"timestamp":"ms","endpoints":[...],
- *  "listener_security_protocol_map":{...},"rack":...|null,"features":{}} */
+ *  "listener_security_protocol_map":{...},"rack":...|null,"features":{}
+ *  [,"unclean_shutdown":true]} - the last only when set; Kafka's parser
+ * ignores fields it does not know.  The decoder accepts it absent, true or
+ * false, and refuses any other type. */
 char *zn_broker_encode(const zn_broker_t *b);
 /* id comes from the znode's name; also accepts v1-v4 (host/port only). */
 int zn_broker_decode(const char *json, int32_t id, zn_broker_t *b);
@@ -86,6 +94,12 @@ typedef struct zn_pstate {
     int32_t controller_epoch, leader, leader_epoch;
     int32_t isr[ZN_MAX_ISR];
     int nisr;
+    /* Weir's field (R22), "unclean_shutdown_blocked":true only when set: the
+     * partition has no leader and its only ISR member restarted after an
+     * unclean shutdown; the controller will not elect it until an operator
+     * asks for an unclean election.  Absent, true or false when decoding;
+     * any other type is refused. */
+    bool unclean_blocked;
 } zn_pstate_t;
 char *zn_pstate_encode(const zn_pstate_t *s);
 int zn_pstate_decode(const char *json, zn_pstate_t *s);

@@ -32,6 +32,12 @@ int pl_elect(ctl_t *c, const pref_t *parts, int n, const char *why)
         zn_pstate_t ns;
         if (!cp->has_state || parts[i].t->deleting || ra_in_progress(cp))
             continue;
+        if (ul_holds(c, parts[i].t, cp)) {
+            wlog_info("[Controller id=%d epoch=%d] Preferred replica election for %s-%d skipped: its only in-sync "
+                      "replica restarted after an unclean shutdown (see leader-election.sh --election-type unclean)",
+                      (int)c->cfg.controller_id, (int)c->epoch, parts[i].t->name, (int)parts[i].p);
+            continue;
+        }
         if (cm_elect_preferred(cp, ctl_eligible, c, c->epoch, &ns))
             ps_change(c, &b, parts[i].t, parts[i].p, &ns, why);
         else if (cp->nrep > 0 && cp->st.leader != cp->rep[0])

@@ -12,6 +12,8 @@
  *   reassign.c partition reassignment (/admin/reassign_partitions)
  *   balance.c  preferred-leader election (/admin/preferred_replica_election
  *              and the auto-rebalance timer)
+ *   unclean.c  unclean-shutdown awareness (R22) and the operator's unclean
+ *              election (/admin/unclean_leader_election)
  *   model.c    the cluster model; place.c replica placement
  *
  * Thread: every function declared here runs on the event loop thread.
@@ -184,6 +186,21 @@ void pl_start(ctl_t *c);                  /* arm the auto-rebalance timer (activ
 void pl_stop(ctl_t *c);
 int pl_elect(ctl_t *c, const pref_t *parts, int n, const char *why);
 void del_progress_all(ctl_t *c);
+
+/* unclean.c (R22) */
+bool ctl_unclean(const void *ctx, int32_t id); /* registered after an unclean shutdown */
+/* For the offline election of t-p: true when R22 keeps the partition
+ * leaderless (do not elect); then the block is queued in `b` if it is not
+ * recorded yet, with one warning.  announce: warn also about a block already
+ * recorded (a controller taking over).  *overridden: R22 would hold but the
+ * topic allows unclean elections, so the election goes ahead. */
+bool ul_queue(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p, bool announce, bool *overridden);
+/* R22 keeps this partition leaderless (for preferred and reassignment elections). */
+bool ul_holds(ctl_t *c, ctopic_t *t, const cpart_t *cp);
+/* At activation, before any request is sent: record every block not yet
+ * recorded and warn about each held partition.  ZOK / CTL_DEPOSED / error. */
+int ul_record_all(ctl_t *c);
+void ul_changed(ctl_t *c); /* /admin/unclean_leader_election changed (also at activation) */
 
 /* main.c: channels and tags */
 cchan_t *ctl_chan(ctl_t *c, int32_t broker);

@@ -248,6 +248,10 @@ static void become_active(ctl_t *c)
         ctl_resign(c, "load failed");
         return;
     }
+    /* R22 blocks are durable before any broker hears from us: a broker
+     * takes our first request as proof its unclean restart was seen. */
+    if (ul_record_all(c) == CTL_DEPOSED)
+        return;
     for (int i = 0; i < c->m.nbrokers; i++)
         ctl_chan_open(c, &c->m.brokers[i]);
     /* Brokers first learn the whole cluster, then any new decisions. */
@@ -266,6 +270,8 @@ static void become_active(ctl_t *c)
         ra_changed(c); /* finishes resumed reassignments already in sync */
     if (c->active)
         pl_changed(c);
+    if (c->active)
+        ul_changed(c);
     if (c->active)
         pl_start(c);
 }

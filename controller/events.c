@@ -2,7 +2,7 @@
  * events.c - the controller's reactions to ZooKeeper: broker joins, deaths
  * and bounces (/brokers/ids), topics appearing, changing or disappearing
  * (/brokers/topics), and topic deletion (/admin/delete_topics); the other
- * admin paths are dispatched to reassign.c and balance.c.
+ * admin paths are dispatched to reassign.c, balance.c and unclean.c.
  *
  * Watches are one-shot and changes coalesce, so every handler re-reads the
  * current children/data (re-arming the watch in the same read) and diffs it
@@ -57,6 +57,7 @@ static bool broker_read(ctl_t *c, const char *name, cbroker_t *out)
     snprintf(out->host, sizeof(out->host), "%s", zb.ep[e].host);
     out->port = zb.ep[e].port;
     snprintf(out->rack, sizeof(out->rack), "%s", zb.rack);
+    out->unclean = zb.unclean_shutdown;
     return true;
 }
 
@@ -101,8 +102,9 @@ static void brokers_refresh(ctl_t *c, bool act)
     for (int i = 0; i < nnow; i++) {
         if (cm_live(&c->m, now[i].id))
             continue;
-        wlog_info("Controller %d: broker %d joined at %s:%d (epoch %lld)", (int)c->cfg.controller_id,
-                  (int)now[i].id, now[i].host, (int)now[i].port, (long long)now[i].epoch);
+        wlog_info("Controller %d: broker %d joined at %s:%d (epoch %lld)%s", (int)c->cfg.controller_id,
+                  (int)now[i].id, now[i].host, (int)now[i].port, (long long)now[i].epoch,
+                  now[i].unclean ? " after an unclean shutdown" : "");
         cm_broker_put(&c->m, &now[i]);
         joined[nj++] = now[i].id;
         if (act)
@@ -139,6 +141,7 @@ void ev_load_state(ctl_t *c, ctopic_t *t, int32_t p)
     if (rc == ZOK && data && zn_pstate_decode(data, &s) == 0) {
         cp->st = s;
         cp->zkver = st.version;
+        cp->mzxid = st.mzxid;
         cp->has_state = true;
     } else {
         if (rc == ZOK)
@@ -425,4 +428,6 @@ void ev_dispatch(const zkc_ev_t *ev, void *arg)
         ra_changed(c);
     else if (strcmp(p, "/admin/preferred_replica_election") == 0)
         pl_changed(c);
+    else if (strcmp(p, "/admin/unclean_leader_election") == 0)
+        ul_changed(c);
 }

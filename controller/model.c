@@ -204,6 +204,7 @@ void cm_topic_set_assignment(ctopic_t *t, const zn_assignment_t *a)
             d->has_state = t->parts[p].has_state;
             d->st = t->parts[p].st;
             d->zkver = t->parts[p].zkver;
+            d->mzxid = t->parts[p].mzxid;
         }
         d->nrep = a->nreplicas[p];
         d->rep = malloc(sizeof(int32_t) * (size_t)(d->nrep > 0 ? d->nrep : 1));
@@ -259,6 +260,8 @@ bool cm_state_valid(const cpart_t *p, const zn_pstate_t *s)
             return false;
     }
     if (s->leader != CM_LEADER_NONE && !cm_contains(s->isr, s->nisr, s->leader))
+        return false;
+    if (s->unclean_blocked && (s->leader != CM_LEADER_NONE || s->nisr != 1))
         return false;
     return true;
 }
@@ -346,6 +349,42 @@ bool cm_elect_offline_ex(const cpart_t *p, cm_pred_t live, const void *ctx, int3
     if (changed)
         *out = n;
     return changed;
+}
+
+/* ---- unclean-shutdown awareness (R22) ---- */
+
+cm_r22_t cm_r22_decide(const cpart_t *p, bool x_unclean, bool x_newer, int32_t controller_epoch, zn_pstate_t *out)
+{
+    const zn_pstate_t *cur = &p->st;
+    if (!p->has_state || cur->nisr != 1 || p->nrep < 2)
+        return CM_R22_NONE;
+    int32_t x = cur->isr[0];
+    if (cur->leader == CM_LEADER_NONE && cur->unclean_blocked)
+        return CM_R22_HOLD;
+    if (!x_unclean || !(cur->leader == CM_LEADER_NONE || (cur->leader == x && x_newer)))
+        return CM_R22_NONE;
+    *out = *cur;
+    out->unclean_blocked = true;
+    if (cur->leader != CM_LEADER_NONE) {
+        out->leader = CM_LEADER_NONE;
+        out->leader_epoch = cur->leader_epoch + 1;
+        out->controller_epoch = controller_epoch;
+    }
+    return CM_R22_RECORD;
+}
+
+bool cm_elect_override(const cpart_t *p, cm_pred_t live, const void *ctx, int32_t controller_epoch,
+                       zn_pstate_t *out, bool *was_unclean)
+{
+    *was_unclean = false;
+    if (!p->has_state || (p->st.leader >= 0 && live(ctx, p->st.leader)))
+        return false;
+    zn_pstate_t n;
+    if (!cm_elect_offline_ex(p, live, ctx, controller_epoch, true, &n, was_unclean) || n.leader == CM_LEADER_NONE)
+        return false;
+    n.unclean_blocked = false;
+    *out = n;
+    return true;
 }
 
 bool cm_elect_shutdown(const cpart_t *p, cm_pred_t live, cm_pred_t shutting, const void *ctx,

@@ -23,6 +23,7 @@ typedef struct cbroker {
     char host[256];
     int32_t port;
     char rack[64]; /* "" = none */
+    bool unclean;  /* registered as restarted after an unclean shutdown (R22) */
 } cbroker_t;
 
 typedef struct cpart {
@@ -31,6 +32,7 @@ typedef struct cpart {
     bool has_state;     /* state znode read or written */
     zn_pstate_t st;
     int32_t zkver;      /* zkVersion of the state znode (partition epoch) */
+    int64_t mzxid;      /* zxid of the state znode's last write (INT64_MAX: written by us) */
     /* Reassignment in progress (from the topic znode): rep = TRS ++ (ORS-TRS),
      * add = TRS-ORS, rem = ORS-TRS; both empty when none. */
     int32_t nadd, *add;
@@ -132,6 +134,39 @@ bool cm_elect_preferred(const cpart_t *p, cm_pred_t live, const void *ctx, int32
 bool cm_elect_reassign(const cpart_t *p, const int32_t *trs, int ntrs, cm_pred_t live, const void *ctx,
                        int32_t controller_epoch, zn_pstate_t *out);
 
+/*
+ * Unclean-shutdown awareness (R22) for a partition whose ISR is exactly one
+ * broker x and which has another assigned replica (with a single replica
+ * there is no other copy to wait for, and nothing to protect):
+ *   CM_R22_HOLD    the state records the block (no leader, ISR [x]): x must
+ *                  not be elected; nothing to write;
+ *   CM_R22_RECORD  x registered as restarted after an unclean shutdown
+ *                  (x_unclean) and the partition has no leader, or x leads
+ *                  it only by a state written before x's current
+ *                  registration (x_newer: a bounce no controller saw, e.g.
+ *                  while none was active): *out = leader -1, ISR [x], the
+ *                  block recorded; the leader epoch is bumped when a leader
+ *                  is removed, kept otherwise;
+ *   CM_R22_NONE    no restriction (also when x leads by a state written
+ *                  after it registered: a controller elected it knowingly).
+ * The block is recorded in ZooKeeper so that it outlives x's registration:
+ * x restarting cleanly before the partition was resolved does not lift it.
+ * Unclean leader election enabled for the topic overrides all of it; the
+ * caller checks that (it needs the topic config).
+ */
+typedef enum { CM_R22_NONE, CM_R22_HOLD, CM_R22_RECORD } cm_r22_t;
+cm_r22_t cm_r22_decide(const cpart_t *p, bool x_unclean, bool x_newer, int32_t controller_epoch, zn_pstate_t *out);
+/*
+ * The operator's unclean election (scripts/leader-election.sh --election-type
+ * unclean): for a partition without a live leader, the first live ISR member
+ * in assignment order leads, even one blocked by R22; if none is live, the
+ * first live replica leads with ISR [leader] (Kafka's unclean rule, and
+ * *was_unclean set).  Leader epoch bumped, block cleared.  False when the
+ * partition has a live leader already or no replica is live.
+ */
+bool cm_elect_override(const cpart_t *p, cm_pred_t live, const void *ctx, int32_t controller_epoch,
+                       zn_pstate_t *out, bool *was_unclean);
+
 /* Reassignment sets (Kafka's RS = (TRS ++ ORS).distinct, AR = TRS-ORS,
  * RR = ORS-TRS).  rs needs nors+ntrs slots, ar ntrs, rr nors. */
 void cm_ra_plan(const int32_t *ors, int nors, const int32_t *trs, int ntrs, int32_t *rs, int *nrs, int32_t *ar,
@@ -170,7 +205,8 @@ int16_t cm_ap_check(const cpart_t *p, int32_t sender, int32_t leader_epoch, int3
 int cm_preferred_count(const cmodel_t *m, int32_t broker, int *not_led);
 
 /* Checks the invariants of a partition state against its assignment:
- * ISR non-empty, members distinct and assigned, leader -1 or in the ISR. */
+ * ISR non-empty, members distinct and assigned, leader -1 or in the ISR, and
+ * an R22 block only on a leaderless partition with a one-member ISR. */
 bool cm_state_valid(const cpart_t *p, const zn_pstate_t *s);
 
 #endif

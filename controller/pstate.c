@@ -62,6 +62,12 @@ static bool change(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p, const zn_pstat
 {
     const cpart_t *cp = &t->parts[p];
     int32_t old_epoch = cp->has_state ? cp->st.leader_epoch : -1;
+    zn_pstate_t settled = *ns;
+    /* An R22 block describes one state (no leader, ISR [x]): any election
+     * or ISR change away from it ends the block. */
+    if (settled.unclean_blocked && (settled.leader != CM_LEADER_NONE || settled.nisr != 1))
+        settled.unclean_blocked = false;
+    ns = &settled;
     /* A leader change always bumps the epoch; only the leader's own ISR
      * requests (AlterPartition) keep it, and then the leader must stay. */
     bool epoch_ok = same_epoch ? (cp->has_state && ns->leader_epoch == old_epoch && ns->leader == cp->st.leader)
@@ -140,6 +146,7 @@ int cb_commit(ctl_t *c, cbatch_t *b, pref_t **changed, int *nchanged)
         log_change(c, t->name, ch->p, cp, &ch->st, ch->why);
         cp->st = ch->st;
         cp->zkver = ch->create ? 0 : op->stat.version;
+        cp->mzxid = ch->create ? INT64_MAX : op->stat.mzxid;
         out[n++] = (pref_t){t, ch->p, ch->create};
         cp->has_state = true;
     }
@@ -431,8 +438,17 @@ int ps_elect_offline(ctl_t *c, int32_t only_broker)
                           (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p, (int)cp->st.controller_epoch);
                 continue;
             }
-            if (elect_offline_one(c, t, cp, &ns))
-                ps_change(c, &b, t, p, &ns, "OfflinePartitionLeaderElection");
+            bool overridden;
+            if (ul_queue(c, &b, t, p, false, &overridden))
+                continue; /* R22: its only in-sync replica restarted after an unclean shutdown */
+            if (!elect_offline_one(c, t, cp, &ns))
+                continue;
+            if (overridden && ns.leader == cp->st.isr[0])
+                wlog_warn("[Controller id=%d epoch=%d] Partition %s-%d gets leader %d, which restarted after an "
+                          "unclean shutdown and may have lost acknowledged records: unclean.leader.election.enable "
+                          "is set for topic %s",
+                          (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p, (int)ns.leader, t->name);
+            ps_change(c, &b, t, p, &ns, "OfflinePartitionLeaderElection");
         }
     }
     int rc = ps_commit_push(c, &b, true, NULL, NULL);

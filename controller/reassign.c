@@ -176,7 +176,9 @@ static int ra_finish(ctl_t *c, ctopic_t *t, int32_t p)
     int ntrs = cm_ra_target(cp, trs), nrr = cp->nrem;
     zn_pstate_t ns;
     int rc = ZOK;
-    if (!cm_elect_reassign(cp, trs, ntrs, ctl_eligible, c, c->epoch, &ns)) {
+    /* R22: a leaderless partition whose only in-sync replica restarted
+     * uncleanly is not led again by finishing a reassignment either. */
+    if (ul_holds(c, t, cp) || !cm_elect_reassign(cp, trs, ntrs, ctl_eligible, c, c->epoch, &ns)) {
         rc = ZNONODE; /* no live in-sync target replica yet: retried on the next change */
         goto out;
     }

@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # kafka-leader-election.sh for Weir.  The brokers do not implement the
-# ElectLeaders API, so this writes Kafka's /admin/preferred_replica_election
-# znode in the cluster's ZooKeeper; the active controller elects each listed
-# partition's preferred replica (the head of its assignment) if it is live and
-# in sync, deletes the znode, and this script reports the outcome.
+# ElectLeaders API, so this writes a request znode in the cluster's ZooKeeper
+# and the active controller acts on it, deletes it, and this script reports
+# the outcome:
+#   preferred  Kafka's /admin/preferred_replica_election: each listed
+#              partition's preferred replica (the head of its assignment)
+#              leads if it is live and in sync.
+#   unclean    /admin/unclean_leader_election (Weir's path, same JSON): each
+#              listed partition without a live leader gets one: its in-sync
+#              replica even if that broker restarted after an unclean shutdown
+#              (which the controller otherwise refuses to elect, R22), else
+#              the first live replica (Kafka's unclean rule).  Records the new
+#              leader never received are lost.
 # Run by bash even when called as "sh script".
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -eu
@@ -14,7 +22,7 @@ usage() {
     cat <<EOT
 Usage: $PROG --bootstrap-server B (--zookeeper HOST:PORT/chroot | --dir DIR)
        (--all-topic-partitions | --topic T [--partition P] | --path-to-json-file FILE)
-       [--election-type preferred] [--timeout SECONDS]
+       [--election-type preferred|unclean] [--timeout SECONDS]
 
   --bootstrap-server B      the cluster's brokers (accepted for Kafka's habits)
   --zookeeper Z             the cluster's ZooKeeper with its chroot, e.g. 127.0.0.1:2181/weir
@@ -22,16 +30,25 @@ Usage: $PROG --bootstrap-server B (--zookeeper HOST:PORT/chroot | --dir DIR)
   --all-topic-partitions    every partition of every topic
   --topic T [--partition P] one topic, or one of its partitions
   --path-to-json-file FILE  {"partitions":[{"topic":"t","partition":0},...]}
-  --election-type TYPE      preferred (the default; unclean elections are a
-                            topic/controller setting: unclean.leader.election.enable)
+  --election-type TYPE      preferred (the default): move leadership to the
+                            preferred replica if it is live and in sync.
+                            unclean: give a leader to partitions that have
+                            none, accepting data loss: the in-sync replica
+                            even if it restarted after an unclean shutdown
+                            (the controller keeps such a partition offline
+                            until asked, see conf/controller.properties),
+                            else the first live replica, out of sync or not.
+                            unclean.leader.election.enable on a topic is the
+                            standing form of the same choice.
   --timeout SECONDS         how long to wait for the controller (default 30)
   -h, --help                show this help
 
-Exit status 0 when every partition ends up led by its preferred replica.
+Exit status 0 when every partition ends up led by its preferred replica
+(preferred), or by some live replica (unclean).
 EOT
 }
 
-zk="" dir="" all=0 topic="" part="" jfile="" timeout=30
+zk="" dir="" all=0 topic="" part="" jfile="" timeout=30 etype=preferred
 while [ $# -gt 0 ]; do
     case $1 in
     -h | --help) usage; exit 0 ;;
@@ -46,9 +63,9 @@ while [ $# -gt 0 ]; do
     --path-to-json-file) need_arg "$1" $#; jfile=$2; shift 2 ;;
     --election-type) need_arg "$1" $#
         case $2 in
-        preferred | PREFERRED) ;;
-        unclean | UNCLEAN) usage_error "unclean elections are not requested here: set unclean.leader.election.enable on the topic (configs.sh) and the controller elects when no in-sync replica is live" ;;
-        *) usage_error "unknown election type '$2' (preferred)" ;;
+        preferred | PREFERRED) etype=preferred ;;
+        unclean | UNCLEAN) etype=unclean ;;
+        *) usage_error "unknown election type '$2' (preferred or unclean)" ;;
         esac
         shift 2 ;;
     --timeout) need_arg "$1" $#
@@ -64,10 +81,10 @@ n=$(( all + (${#topic} > 0) + (${#jfile} > 0) ))
 export PROG
 export WEIR_SCRIPTS="$REPO/scripts"
 
-exec /usr/bin/python3 - "$zk" "$dir" "$all" "$topic" "${part:--1}" "$jfile" "$timeout" <<'PY'
-import json, os, sys, time
+exec /usr/bin/python3 - "$zk" "$dir" "$all" "$topic" "${part:--1}" "$jfile" "$timeout" "$etype" <<'PY'
+import json, os, sys
 sys.path.insert(0, os.environ["WEIR_SCRIPTS"])
-from weirzk import PROG, die, zk_connect, read_json_file, topic_assignment, dumps, NoNodeError, NodeExistsError
+from weirzk import PROG, die, zk_connect, read_json_file, topic_assignment, admin_request, dumps, NoNodeError
 
 
 def targets(zk, all_parts, topic, part, jfile):
@@ -110,36 +127,43 @@ def preferred(zk, t, p):
     return a["partitions"][str(p)][0] if a and str(p) in a["partitions"] else None
 
 
-zk_arg, dir_arg, all_parts, topic, part, jfile, timeout = sys.argv[1:8]
+def led(zk, t, p, etype):
+    """Whether t-p already has the leader this election type asks for."""
+    leader = (state(zk, t, p) or {}).get("leader")
+    if etype == "preferred":
+        return leader == preferred(zk, t, p)
+    return isinstance(leader, int) and leader >= 0 and zk.exists("/brokers/ids/%d" % leader) is not None
+
+
+zk_arg, dir_arg, all_parts, topic, part, jfile, timeout, etype = sys.argv[1:9]
 zk = zk_connect(zk_arg, dir_arg)
-path = "/admin/preferred_replica_election"
+path = {"preferred": "/admin/preferred_replica_election", "unclean": "/admin/unclean_leader_election"}[etype]
+kind = etype.upper()
 rc = 0
 try:
     parts = targets(zk, all_parts == "1", topic, int(part), jfile)
-    already = [(t, p) for t, p in parts if (state(zk, t, p) or {}).get("leader") == preferred(zk, t, p)]
+    already = [(t, p) for t, p in parts if led(zk, t, p, etype)]
     todo = [tp for tp in parts if tp not in already]
     if todo:
         doc = {"version": 1, "partitions": [{"topic": t, "partition": p} for t, p in todo]}
-        try:
-            zk.create(path, dumps(doc).encode(), makepath=True)
-        except NodeExistsError:
-            die("Preferred replica leader election currently in progress for %s; retry later" % path)
-        deadline = time.monotonic() + int(timeout)
-        while zk.exists(path) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if zk.exists(path):
-            die("the controller did not act on %s within %s s (is a controller running?)" % (path, timeout))
-    done = [(t, p) for t, p in todo if (state(zk, t, p) or {}).get("leader") == preferred(zk, t, p)]
+        admin_request(zk, path, doc, timeout, "%s leader election" % etype.capitalize())
+    done = [(t, p) for t, p in todo if led(zk, t, p, etype)]
     failed = [tp for tp in todo if tp not in done]
     fmt = lambda l: ", ".join("%s-%d" % tp for tp in l)
     if done:
-        print("Successfully completed leader election (PREFERRED) for partitions %s" % fmt(done))
+        print("Successfully completed leader election (%s) for partitions %s" % (kind, fmt(done)))
+        if etype == "unclean":
+            for t, p in done:
+                s = state(zk, t, p) or {}
+                print("  %s-%d: leader %s, isr %s" % (t, p, s.get("leader"), s.get("isr")))
     if already:
         print("Valid replica already elected for partitions %s" % fmt(already))
     if failed:
         rc = 1
-        print("Error completing leader election (PREFERRED) for partitions %s: the preferred replica is not "
-              "available (not live or not in the ISR)" % fmt(failed), file=sys.stderr)
+        why = ("the preferred replica is not available (not live or not in the ISR)" if etype == "preferred"
+               else "no replica is live")
+        print("Error completing leader election (%s) for partitions %s: %s" % (kind, fmt(failed), why),
+              file=sys.stderr)
 finally:
     zk.stop()
     zk.close()

@@ -57,3 +57,17 @@ def dumps(obj):
     return json.dumps(obj, separators=(",", ":"))
 
 
+
+
+def admin_request(zk, path, doc, timeout, what):
+    """Create the request znode `path` for the active controller and wait until it has
+    acted (the controller deletes the znode once handled)."""
+    try:
+        zk.create(path, dumps(doc).encode(), makepath=True)
+    except NodeExistsError:
+        die("%s currently in progress (%s exists); retry later" % (what, path))
+    deadline = time.monotonic() + int(timeout)
+    while zk.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if zk.exists(path):
+        die("the controller did not act on %s within %s s (is a controller running?)" % (path, timeout))

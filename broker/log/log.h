@@ -6,7 +6,7 @@
  *                                 <base>.timeindex                   sparse maxTimestamp -> offset
  *                                 leader-epoch-checkpoint
  *   <log.dir>/meta.properties, recovery-point-offset-checkpoint, log-start-offset-checkpoint,
- *             replication-offset-checkpoint, .kafka_cleanshutdown
+ *             replication-offset-checkpoint, .kafka_cleanshutdown, .weir_unclean_shutdown
  *
  * A plog_t is one partition's log; a logmgr_t holds every log dir of a broker.
  * Neither is thread-safe: both belong to the broker's network loop thread.
@@ -114,6 +114,16 @@ int logmgr_checkpoint(logmgr_t *m);
 /* Write replication-offset-checkpoint with hw_of(l) per partition (skipped when it returns < 0). */
 int logmgr_write_hw_checkpoint(logmgr_t *m, int64_t (*hw_of)(plog_t *l, void *arg), void *arg);
 int64_t logmgr_read_hw(logmgr_t *m, const plog_t *l); /* from replication-offset-checkpoint at open; -1 if absent */
+/* Unclean-shutdown awareness (R22).  True when some log dir holding
+ * partitions lacked the clean-shutdown marker at open, or an earlier unclean
+ * start was never acknowledged (.weir_unclean_shutdown, kept across clean
+ * restarts): the broker must register as restarted after an unclean
+ * shutdown.  A dir created fresh, or holding no partitions, counts as clean. */
+bool logmgr_unclean_start(const logmgr_t *m);
+/* A controller has seen the unclean registration (it records what it must
+ * not elect in ZooKeeper): remove the files; logmgr_unclean_start() is false
+ * from now on, also for re-registrations of this process. */
+void logmgr_unclean_acknowledged(logmgr_t *m);
 /* Close all: flush, checkpoint, and if clean, write the clean-shutdown marker. */
 void logmgr_close(logmgr_t *m, bool clean);
 

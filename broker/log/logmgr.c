@@ -7,6 +7,15 @@
  * meta.properties names another cluster or broker is never opened; the
  * clean-shutdown marker exists only while the broker is stopped after a
  * clean close (it is removed as soon as the dirs are opened).
+ *
+ * Unclean-shutdown awareness (R22): a dir that holds partitions but lacked
+ * the marker at open gets UNCLEAN_FILE, which stays across later clean
+ * restarts until logmgr_unclean_acknowledged() removes it, i.e. until a
+ * controller has seen this broker register as unclean (the controller then
+ * records the partitions it must not lead in their state znodes, where the
+ * block outlives any later registration).  Without the file an operator
+ * could hide the crash by restarting the broker cleanly before any
+ * controller noticed.
  * Thread: the broker's network loop thread (open/close at start and stop).
  */
 #include <dirent.h>
@@ -23,6 +32,7 @@
 #include "common/wlog.h"
 
 #define CLEAN_MARKER ".kafka_cleanshutdown"
+#define UNCLEAN_FILE ".weir_unclean_shutdown"
 #define RP_FILE "recovery-point-offset-checkpoint"
 #define LSO_FILE "log-start-offset-checkpoint"
 #define HW_FILE "replication-offset-checkpoint"
@@ -43,6 +53,7 @@ struct logmgr {
     plog_config_t defaults;
     lm_part_t **buckets;
     size_t nbuckets, nparts;
+    bool unclean; /* some dir was unclean at open, or still holds UNCLEAN_FILE */
 };
 
 static size_t part_hash(const char *topic, int32_t partition)
@@ -256,6 +267,33 @@ static int load_part(logmgr_t *m, int di, const char *name, bool clean, const di
     return rc;
 }
 
+/* R22: a dir without the marker counts as unclean only if it holds
+ * partitions (a fresh or empty dir has nothing that could have been lost).
+ * The file is written before the broker registers, so a crash right after
+ * cannot lose it. */
+static int note_unclean(logmgr_t *m, int di, bool clean)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/" UNCLEAN_FILE, m->dirs[di]);
+    bool pending = stat(path, &st) == 0;
+    if (!clean && m->dir_parts[di] > 0 && !pending) {
+        int rc = lfile_write_atomic(path, "", 0);
+        if (rc < 0) {
+            wlog_error("cannot write %s: %s", path, strerror(-rc));
+            return rc;
+        }
+        pending = true;
+    }
+    if (pending) {
+        wlog_warn("log dir %s: records acknowledged before the last unclean shutdown may be missing; this broker "
+                  "registers as restarted after an unclean shutdown until a controller has seen it",
+                  m->dirs[di]);
+        m->unclean = true;
+    }
+    return 0;
+}
+
 static int open_dir(logmgr_t *m, int di, char *err, size_t errlen)
 {
     const char *dir = m->dirs[di];
@@ -301,6 +339,8 @@ static int open_dir(logmgr_t *m, int di, char *err, size_t errlen)
         if (unlink(path) < 0 || lfile_fsync_dir(dir) < 0)
             wlog_warn("cannot remove %s: %s", path, strerror(errno));
     }
+    if (rc == 0)
+        rc = note_unclean(m, di, clean);
     if (rc == 0)
         wlog_info("loaded log dir %s (%s shutdown), %d partitions", dir, clean ? "clean" : "unclean",
                   m->dir_parts[di]);
@@ -529,6 +569,25 @@ int64_t logmgr_read_hw(logmgr_t *m, const plog_t *l)
 {
     lm_part_t *p = *part_slot(m, plog_topic(l), plog_partition(l));
     return p ? p->hw_at_open : -1;
+}
+
+bool logmgr_unclean_start(const logmgr_t *m) { return m->unclean; }
+
+void logmgr_unclean_acknowledged(logmgr_t *m)
+{
+    if (!m->unclean)
+        return;
+    for (int di = 0; di < m->ndirs; di++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/" UNCLEAN_FILE, m->dirs[di]);
+        if (unlink(path) < 0 && errno != ENOENT) {
+            wlog_error("cannot remove %s: %s", path, strerror(errno));
+            return; /* still unclean: the next start registers so again */
+        }
+        if (lfile_fsync_dir(m->dirs[di]) < 0)
+            wlog_warn("cannot fsync %s: %s", m->dirs[di], strerror(errno));
+    }
+    m->unclean = false;
 }
 
 void logmgr_close(logmgr_t *m, bool clean)

@@ -78,6 +78,45 @@ static void test_broker_roundtrip(void **state)
     free(json);
 }
 
+/* R22: "unclean_shutdown" is written only when set and read back; absent is false. */
+static void test_broker_unclean_shutdown(void **state)
+{
+    (void)state;
+    zn_broker_t b = sample_broker(), d;
+    char *json = zn_broker_encode(&b);
+    assert_null(strstr(json, "unclean_shutdown"));
+    assert_int_equal(zn_broker_decode(json, 7, &d), 0);
+    assert_false(d.unclean_shutdown);
+    free(json);
+
+    b.unclean_shutdown = true;
+    json = zn_broker_encode(&b);
+    assert_contains(json, "\"unclean_shutdown\":true");
+    d.unclean_shutdown = false;
+    assert_int_equal(zn_broker_decode(json, 7, &d), 0);
+    assert_true(d.unclean_shutdown);
+    assert_int_equal(d.nep, 2); /* the rest of the document is unaffected */
+    free(json);
+
+    const char *f = "{\"version\":5,\"timestamp\":\"1\",\"endpoints\":[],\"unclean_shutdown\":false}";
+    d.unclean_shutdown = true;
+    assert_int_equal(zn_broker_decode(f, 1, &d), 0);
+    assert_false(d.unclean_shutdown);
+
+    static const char *bad[] = {
+        "{\"version\":5,\"timestamp\":\"1\",\"endpoints\":[],\"unclean_shutdown\":\"true\"}",
+        "{\"version\":5,\"timestamp\":\"1\",\"endpoints\":[],\"unclean_shutdown\":1}",
+        "{\"version\":5,\"timestamp\":\"1\",\"endpoints\":[],\"unclean_shutdown\":0}",
+        "{\"version\":5,\"timestamp\":\"1\",\"endpoints\":[],\"unclean_shutdown\":null}",
+        "{\"version\":5,\"timestamp\":\"1\",\"endpoints\":[],\"unclean_shutdown\":[true]}",
+        "{\"version\":5,\"timestamp\":\"1\",\"endpoints\":[],\"unclean_shutdown\":{}}",
+        "{\"version\":5,\"timestamp\":\"1\",\"endpoints\":[],\"unclean_shutdown\":false,\"unclean_shutdown\":true}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (zn_broker_decode(bad[i], 1, &d) != -1)
+            fail_msg("accepted: %s", bad[i]);
+}
+
 static void test_broker_kafka_documents(void **state)
 {
     (void)state;
@@ -298,6 +337,47 @@ static void test_pstate(void **state)
             fail_msg("accepted: %s", bad[i]);
 }
 
+/* R22: "unclean_shutdown_blocked" is written only when set, read back, strict about its type. */
+static void test_pstate_unclean_blocked(void **state)
+{
+    (void)state;
+    zn_pstate_t s = {.controller_epoch = 3, .leader = -1, .leader_epoch = 9, .isr = {2}, .nisr = 1}, d;
+    char *json = zn_pstate_encode(&s);
+    assert_null(strstr(json, "unclean"));
+    assert_int_equal(zn_pstate_decode(json, &d), 0);
+    assert_false(d.unclean_blocked);
+    free(json);
+
+    s.unclean_blocked = true;
+    json = zn_pstate_encode(&s);
+    assert_string_equal(json, "{\"controller_epoch\":3,\"leader\":-1,\"version\":1,\"leader_epoch\":9,\"isr\":[2],"
+                              "\"unclean_shutdown_blocked\":true}");
+    assert_int_equal(zn_pstate_decode(json, &d), 0);
+    assert_true(d.unclean_blocked);
+    assert_int_equal(d.leader, -1);
+    assert_int_equal(d.nisr, 1);
+    assert_int_equal(d.isr[0], 2);
+    free(json);
+
+    assert_int_equal(zn_pstate_decode("{\"controller_epoch\":1,\"leader\":-1,\"leader_epoch\":0,\"isr\":[2],"
+                                      "\"unclean_shutdown_blocked\":false}",
+                                      &d),
+                     0);
+    assert_false(d.unclean_blocked);
+
+    static const char *bad[] = {
+        "{\"controller_epoch\":1,\"leader\":-1,\"leader_epoch\":0,\"isr\":[2],\"unclean_shutdown_blocked\":1}",
+        "{\"controller_epoch\":1,\"leader\":-1,\"leader_epoch\":0,\"isr\":[2],\"unclean_shutdown_blocked\":\"true\"}",
+        "{\"controller_epoch\":1,\"leader\":-1,\"leader_epoch\":0,\"isr\":[2],\"unclean_shutdown_blocked\":null}",
+        "{\"controller_epoch\":1,\"leader\":-1,\"leader_epoch\":0,\"isr\":[2],\"unclean_shutdown_blocked\":[]}",
+        "{\"controller_epoch\":1,\"leader\":-1,\"leader_epoch\":0,\"isr\":[2],\"unclean_shutdown_blocked\":true,"
+        "\"unclean_shutdown_blocked\":true}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (zn_pstate_decode(bad[i], &d) != -1)
+            fail_msg("accepted: %s", bad[i]);
+}
+
 /* ---- config ---- */
 
 static void test_config(void **state)
@@ -349,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_broker_malformed),     cmocka_unit_test(test_controller),
         cmocka_unit_test(test_assignment_roundtrip), cmocka_unit_test(test_assignment_malformed),
         cmocka_unit_test(test_pstate),               cmocka_unit_test(test_config),
+        cmocka_unit_test(test_broker_unclean_shutdown), cmocka_unit_test(test_pstate_unclean_blocked),
         cmocka_unit_test(test_cluster_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

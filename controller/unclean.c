@@ -1,0 +1,193 @@
+/*
+ * unclean.c - unclean-shutdown awareness (R22) on the controller, and the
+ * operator's unclean election (/admin/unclean_leader_election).
+ *
+ * A broker that started without its clean-shutdown marker registers with
+ * "unclean_shutdown":true: records it acknowledged may be missing from its
+ * logs.  If it is the only ISR member of a partition with another replica,
+ * electing it could make that replica truncate acknowledged records to
+ * match (KIP-966's "last replica standing").  So such a partition stays
+ * leaderless (leader -1, ISR [it]) until an operator asks for an unclean
+ * election, or unclean leader election is enabled for the topic (a standing
+ * override).  The decision itself is cm_r22_decide() in model.c.
+ *
+ * Why the block lives in the partition's state znode ("unclean_shutdown_
+ * blocked":true) rather than only in the broker: the broker's registration
+ * says "unclean" only until a controller has seen it (the broker keeps a
+ * file in its log dirs until then, see logmgr.c), so a later clean restart
+ * registers as clean.  The state znode is the one fact every controller
+ * reads, it is written under the controller-epoch check like every other
+ * state change, and the election that resolves the partition rewrites it,
+ * so the block and the leader can never disagree.  The block is written
+ * before this controller sends the broker anything: the broker takes the
+ * first request it accepts from a controller as proof that its unclean
+ * registration was seen.
+ *
+ * Thread: the controller's event loop only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/ctl.h"
+#include "wlog.h"
+
+#define UL_PATH "/admin/unclean_leader_election"
+
+bool ctl_unclean(const void *ctx, int32_t id)
+{
+    const cbroker_t *b = cm_broker(&((const ctl_t *)ctx)->m, id);
+    return b && b->unclean;
+}
+
+/* The R22 decision for a partition with this controller's model, before the
+ * topic's unclean.leader.election.enable is taken into account. */
+static cm_r22_t decide(ctl_t *c, const cpart_t *cp, zn_pstate_t *ns)
+{
+    if (!cp->has_state || cp->st.nisr != 1)
+        return CM_R22_NONE;
+    const cbroker_t *x = cm_broker(&c->m, cp->st.isr[0]);
+    bool unclean = x && x->unclean;
+    bool newer = x && x->epoch > cp->mzxid;
+    return cm_r22_decide(cp, unclean, newer, c->epoch, ns);
+}
+
+static void warn_held(ctl_t *c, const ctopic_t *t, int32_t p, int32_t x)
+{
+    wlog_warn("[Controller id=%d epoch=%d] Partition %s-%d stays offline: its only in-sync replica, broker %d, "
+              "restarted after an unclean shutdown and may have lost acknowledged records, so it is not elected. "
+              "The partition waits for another in-sync replica; to elect broker %d anyway (accepting the loss) "
+              "run: scripts/leader-election.sh --election-type unclean --topic %s --partition %d",
+              (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p, (int)x, (int)x, t->name, (int)p);
+}
+
+bool ul_queue(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p, bool announce, bool *overridden)
+{
+    const cpart_t *cp = &t->parts[p];
+    zn_pstate_t ns;
+    *overridden = false;
+    cm_r22_t d = decide(c, cp, &ns);
+    if (d == CM_R22_NONE)
+        return false;
+    if (ps_unclean_allowed(c, t)) {
+        *overridden = true;
+        return false;
+    }
+    int32_t x = cp->st.isr[0];
+    if (d == CM_R22_HOLD) {
+        if (announce)
+            warn_held(c, t, p, x);
+        return true;
+    }
+    bool queued = ns.leader_epoch == cp->st.leader_epoch
+                      ? ps_change_isr(c, b, t, p, &ns, "UncleanShutdown: sole ISR member not elected")
+                      : ps_change(c, b, t, p, &ns, "UncleanShutdown: bounced sole ISR member removed as leader");
+    if (queued)
+        warn_held(c, t, p, x);
+    return true;
+}
+
+bool ul_holds(ctl_t *c, ctopic_t *t, const cpart_t *cp)
+{
+    zn_pstate_t ns;
+    return decide(c, cp, &ns) != CM_R22_NONE && !ps_unclean_allowed(c, t);
+}
+
+int ul_record_all(ctl_t *c)
+{
+    cbatch_t b = {0};
+    for (int i = 0; c->active && i < c->m.ntopics; i++) {
+        ctopic_t *t = c->m.topics[i];
+        for (int32_t p = 0; !t->deleting && p < t->nparts; p++) {
+            bool overridden;
+            if (t->parts[p].has_state && t->parts[p].st.controller_epoch <= c->epoch)
+                ul_queue(c, &b, t, p, true, &overridden);
+        }
+    }
+    pref_t *changed;
+    int n;
+    int rc = cb_commit(c, &b, &changed, &n); /* no push: the caller sends full state next */
+    free(changed);
+    cb_free(&b);
+    return rc;
+}
+
+/* ---- the operator's unclean election ---- */
+
+static void fmt_ids(const int32_t *ids, int n, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && o + 12 < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%d", i ? "," : "", (int)ids[i]);
+}
+
+static void override_one(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p)
+{
+    const cpart_t *cp = &t->parts[p];
+    zn_pstate_t ns;
+    bool unclean;
+    if (!cp->has_state) {
+        wlog_warn("[Controller id=%d epoch=%d] Unclean leader election for %s-%d skipped: the partition has no "
+                  "state yet",
+                  (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p);
+        return;
+    }
+    /* Like the offline election, a broker in controlled shutdown only when nobody else can lead. */
+    if (!cm_elect_override(cp, ctl_eligible, c, c->epoch, &ns, &unclean) &&
+        !cm_elect_override(cp, ctl_live, c, c->epoch, &ns, &unclean)) {
+        if (cp->st.leader >= 0 && ctl_live(c, cp->st.leader))
+            wlog_info("[Controller id=%d epoch=%d] Unclean leader election for %s-%d not needed: broker %d leads it",
+                      (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p, (int)cp->st.leader);
+        else
+            wlog_warn("[Controller id=%d epoch=%d] Unclean leader election for %s-%d failed: no replica is live",
+                      (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p);
+        return;
+    }
+    if (!ps_change(c, b, t, p, &ns, "UncleanLeaderElection requested by an operator"))
+        return;
+    char isr[512];
+    fmt_ids(ns.isr, ns.nisr, isr, sizeof(isr));
+    wlog_warn("[Controller id=%d epoch=%d] Unclean leader election requested by an operator: partition %s-%d gets "
+              "leader %d (%s), isr [%s]; acknowledged records it lacks are lost",
+              (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p, (int)ns.leader,
+              unclean ? "not in the ISR" : cp->st.unclean_blocked || ctl_unclean(c, ns.leader)
+                                               ? "restarted after an unclean shutdown"
+                                               : "in the ISR",
+              isr);
+}
+
+void ul_changed(ctl_t *c)
+{
+    char *data = NULL;
+    struct Stat st;
+    int rc = ctl_get_watched(c, UL_PATH, &data, &st);
+    if (rc != ZOK || !c->active) {
+        free(data);
+        return;
+    }
+    zn_tpr_t *l = NULL;
+    int n = 0;
+    if (!data || zn_tplist_decode(data, 0, &l, &n) != 0)
+        wlog_error("[Controller id=%d epoch=%d] Malformed %s; removing it", (int)c->cfg.controller_id,
+                   (int)c->epoch, UL_PATH);
+    free(data);
+    cbatch_t b = {0};
+    for (int i = 0; i < n; i++) {
+        ctopic_t *t = cm_topic(&c->m, l[i].topic);
+        if (t && !t->deleting && l[i].partition < t->nparts)
+            override_one(c, &b, t, l[i].partition);
+        else
+            wlog_warn("[Controller id=%d epoch=%d] Unclean leader election for unknown partition %s-%d skipped",
+                      (int)c->cfg.controller_id, (int)c->epoch, l[i].topic, (int)l[i].partition);
+    }
+    zn_tplist_free(l, n);
+    rc = ps_commit_push(c, &b, true, NULL, NULL);
+    cb_free(&b);
+    if (rc == CTL_DEPOSED)
+        return;
+    zkw_t w = {0};
+    zkw_delete(&w, UL_PATH, st.version); /* a newer request keeps its node and fires the watch */
+    zkw_commit(c, &w);
+    zkw_free(&w);
+}
