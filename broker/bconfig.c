@@ -89,6 +89,20 @@ const cfg_def_t bcfg_defs[] = {
      "Partition count of __consumer_offsets (do not change after it exists)"},
     {"offsets.topic.replication.factor", CFG_SHORT, "3", 1, INT16_MAX, F(offsets_topic_replication_factor),
      false, "Replication factor of __consumer_offsets; creation waits until this many brokers are alive"},
+    {"group.min.session.timeout.ms", CFG_INT, "6000", 0, I32MAX, F(group_min_session_timeout_ms), false,
+     "Smallest session timeout a group member may ask for (else INVALID_SESSION_TIMEOUT)"},
+    {"group.max.session.timeout.ms", CFG_INT, "1800000", 0, I32MAX, F(group_max_session_timeout_ms), false,
+     "Largest session timeout a group member may ask for (else INVALID_SESSION_TIMEOUT)"},
+    {"group.max.size", CFG_INT, "2147483647", 1, I32MAX, F(group_max_size), false,
+     "Most members a consumer group may have (else GROUP_MAX_SIZE_REACHED)"},
+    {"offsets.retention.minutes", CFG_INT, "10080", 1, I32MAX, F(offsets_retention_minutes), false,
+     "How long committed offsets of a group without members are kept"},
+    {"offsets.retention.check.interval.ms", CFG_LONG, "600000", 1, I64MAX, F(offsets_retention_check_interval_ms),
+     false, "How often expired committed offsets are looked for"},
+    {"offset.metadata.max.bytes", CFG_INT, "4096", 0, I32MAX, F(offset_metadata_max_bytes), false,
+     "Longest metadata string an offset commit may carry (else OFFSET_METADATA_TOO_LARGE)"},
+    {"offsets.commit.timeout.ms", CFG_INT, "5000", 1, I32MAX, F(offsets_commit_timeout_ms), false,
+     "How long a write to __consumer_offsets may wait for all in-sync replicas"},
 };
 const size_t bcfg_ndefs = sizeof bcfg_defs / sizeof bcfg_defs[0];
 

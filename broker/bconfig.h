@@ -47,6 +47,13 @@ typedef struct bcfg {
     int32_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms, default 3000 */
     int32_t offsets_topic_num_partitions;    /* offsets.topic.num.partitions, default 50 */
     int16_t offsets_topic_replication_factor; /* offsets.topic.replication.factor, default 3 */
+    int32_t group_min_session_timeout_ms;   /* group.min.session.timeout.ms, default 6000 */
+    int32_t group_max_session_timeout_ms;   /* group.max.session.timeout.ms, default 1800000 */
+    int32_t group_max_size;                 /* group.max.size, default 2147483647 */
+    int32_t offsets_retention_minutes;      /* offsets.retention.minutes, default 10080 */
+    int64_t offsets_retention_check_interval_ms; /* offsets.retention.check.interval.ms, default 600000 */
+    int32_t offset_metadata_max_bytes;      /* offset.metadata.max.bytes, default 4096 */
+    int32_t offsets_commit_timeout_ms;      /* offsets.commit.timeout.ms, default 5000 */
 } bcfg_t;
 
 extern const cfg_def_t bcfg_defs[];

@@ -173,6 +173,10 @@ struct bk {
      * that was answered.  Written by libzookeeper's thread. */
     _Atomic int64_t zk_last_ok_ms;
     struct event *lease_ev;
+    /* Consumer groups (broker/group/): the coordinator's partition side and
+     * the group/offsets store. */
+    struct coord *coord;
+    struct gstore *groups;
 };
 
 /* False once ZooKeeper has not answered for 2/3 of the session timeout: the
@@ -202,6 +206,10 @@ extern const size_t bk_napis;
 
 /* Ask the controller to create a topic with the broker's defaults (auto-creation). */
 void bk_auto_create(bk_t *b, const char *topic, size_t len);
+/* Ask the controller to create a topic; configs are key/value pairs
+ * (configs[2i], configs[2i+1]).  The outcome is only logged. */
+void bk_create_topic(bk_t *b, const char *topic, size_t len, int32_t nparts, int16_t rf,
+                     const char *const *configs, int nconfigs);
 /* Kafka's topic name rule: [a-zA-Z0-9._-]{1,249}, not "." or "..". */
 bool bk_valid_topic(const uint8_t *name, size_t len);
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "group/coord.h"
 #include "config.h"
 #include "ctlmsg.h"
 #include "proto.h"
@@ -116,6 +117,7 @@ static void demote(bpart_t *p, void *arg)
 {
     repl_stop(arg, p);
     p->is_leader = false;
+    coord_lost_leadership(arg, p);
 }
 
 static void zk_reconnect(bk_t *b)
@@ -341,6 +343,8 @@ int main(int argc, char **argv)
     wlog_info("cluster id %s", b->cluster_id);
     if (open_logs(b) != 0)
         return EX_CONFIG;
+    b->groups = gstore_new(b);
+    coord_start(b);
 
     b->srv = kserver_new(b->base, lhost, lport, (size_t)b->cfg.socket_request_max_bytes, bk_apis, bk_napis, b, err,
                          sizeof err);
@@ -373,6 +377,9 @@ int main(int argc, char **argv)
     zkc_close(b->zk);
     produce_free_waiters(b);
     fetch_free_waiters(b);
+    coord_shutdown(b);      /* waiting group writes answer NOT_COORDINATOR */
+    gstore_free(b->groups); /* held JoinGroup/SyncGroup answers go out */
+    b->groups = NULL;
     kserver_free(b->srv); /* peers fetching from us fail fast instead of waiting */
     repl_shutdown(b);
     fwd_free(b);

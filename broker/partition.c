@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "group/coord.h"
 #include "wlog.h"
 #include "znode.h"
 
@@ -74,6 +75,8 @@ void bpart_remove(bk_t *b, bpart_t *p, bool delete_log)
     if (delete_log && logmgr_delete(b->logs, p->topic, p->partition) != 0)
         wlog_error("cannot delete the log of %s-%d", p->topic, p->partition);
     repl_stop(b, p);
+    p->is_leader = false;
+    coord_lost_leadership(b, p);
     free(p->topic);
     free(p->isr);
     free(p->replicas);
@@ -118,6 +121,11 @@ void bpart_load_config(bk_t *b, bpart_t *p)
         int n = 0;
         if (zn_config_decode(json, &kv, &n) == 0) {
             for (int i = 0; i < n; i++) {
+                /* Compaction is not implemented: a compact-only topic keeps
+                 * everything rather than losing its latest values to
+                 * time or size retention. */
+                if (!strcmp(kv[i].key, "cleanup.policy") && !strstr(kv[i].value, "delete"))
+                    c.retention_ms = c.retention_bytes = -1;
                 int64_t v;
                 if (!parse_i64(kv[i].value, &v))
                     continue;

@@ -354,6 +354,14 @@ static int validate_topic(ctl_t *c, ct_topic_t *t, const char *name, char *msg, 
         snprintf(msg, len, "Replication factor must be larger than 0.");
         return KERR_INVALID_REPLICATION_FACTOR;
     }
+    if (strcmp(name, "__consumer_offsets") == 0 && t->rf > c->m.nbrokers && c->m.nbrokers > 0) {
+        /* Kafka's rule for dev clusters: the offsets topic is created with
+         * what is there rather than not at all. */
+        wlog_warn("creating __consumer_offsets with replication factor %d: only %d broker(s) alive, "
+                  "fewer than offsets.topic.replication.factor %d",
+                  c->m.nbrokers, c->m.nbrokers, (int)t->rf);
+        t->rf = (int16_t)c->m.nbrokers;
+    }
     return placed_assignment(c, t, msg, len);
 }
 

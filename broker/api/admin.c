@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "group/coord.h"
 #include "proto.h"
 #include "wlog.h"
 
@@ -136,7 +137,7 @@ static void on_auto_created(void *arg, const uint8_t *resp, size_t len)
 {
     char *topic = arg;
     if (!resp)
-        wlog_warn("auto-creation of topic %s: no answer from the controller", topic);
+        wlog_warn("creation of topic %s: no answer from the controller", topic);
     else {
         krd_t rd;
         krd_init(&rd, resp, len);
@@ -147,14 +148,15 @@ static void on_auto_created(void *arg, const uint8_t *resp, size_t len)
             int16_t err = krd_i16(&rd);
             kstr_t msg = krd_str(&rd, false, true);
             if (!rd.err && err != KERR_NONE && err != KERR_TOPIC_ALREADY_EXISTS)
-                wlog_warn("auto-creation of topic %s failed: %s %.*s", topic, kerr_name(err),
+                wlog_warn("creation of topic %s failed: %s %.*s", topic, kerr_name(err),
                           msg.len > 0 ? msg.len : 0, msg.len > 0 ? (const char *)msg.ptr : "");
         }
     }
     free(topic);
 }
 
-void bk_auto_create(bk_t *b, const char *topic, size_t len)
+void bk_create_topic(bk_t *b, const char *topic, size_t len, int32_t nparts, int16_t rf,
+                     const char *const *configs, int nconfigs)
 {
     if (!fwd_known(b))
         return;
@@ -163,15 +165,27 @@ void bk_auto_create(bk_t *b, const char *topic, size_t len)
     kwr_array(&wr, false, 1);
     kstr_t name = {(const uint8_t *)topic, (int32_t)len};
     kwr_kstr(&wr, false, name);
-    kwr_i32(&wr, b->cfg.num_partitions);
-    kwr_i16(&wr, b->cfg.default_replication_factor);
+    kwr_i32(&wr, nparts);
+    kwr_i16(&wr, rf);
     kwr_array(&wr, false, 0); /* Assignments */
-    kwr_array(&wr, false, 0); /* Configs */
-    kwr_i32(&wr, 30000);      /* timeoutMs */
-    kwr_bool(&wr, false);     /* validateOnly */
+    kwr_array(&wr, false, nconfigs);
+    for (int i = 0; i < nconfigs; i++) {
+        kwr_str(&wr, false, configs[2 * i]);
+        kwr_str(&wr, false, configs[2 * i + 1]);
+    }
+    kwr_i32(&wr, 30000);  /* timeoutMs */
+    kwr_bool(&wr, false); /* validateOnly */
     char *t = kstr_dup(name);
-    wlog_info("auto-creating topic %s with %d partitions, replication factor %d", t, b->cfg.num_partitions,
-              b->cfg.default_replication_factor);
+    wlog_info("creating topic %s with %d partitions, replication factor %d", t, nparts, rf);
     fwd_call(b, KAPI_CREATE_TOPICS, 4, "weir-broker", wr.buf, wr.len, 30000, on_auto_created, t);
     kwr_free(&wr);
+}
+
+void bk_auto_create(bk_t *b, const char *topic, size_t len)
+{
+    if (len == strlen(COORD_TOPIC) && memcmp(topic, COORD_TOPIC, len) == 0) {
+        coord_create_topic(b);
+        return;
+    }
+    bk_create_topic(b, topic, len, b->cfg.num_partitions, b->cfg.default_replication_factor, NULL, 0);
 }

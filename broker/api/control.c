@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "group/coord.h"
 #include "ctlmsg.h"
 #include "proto.h"
 #include "wlog.h"
@@ -99,6 +100,7 @@ static int16_t apply_partition(bk_t *b, const ctl_state_t *s, const ctl_part_t *
     wlog_info("partition %s-%d: %s, leader %d epoch %d, isr size %d (controller epoch %d)", cp->topic,
               cp->partition, p->is_leader ? "leader" : "follower", cp->leader, cp->leader_epoch, cp->nisr,
               cp->controller_epoch);
+    coord_partition_changed(b, p);
     if (was_leader && !p->is_leader) {
         fetch_wakeup(b);   /* waiting fetches now answer NOT_LEADER_OR_FOLLOWER */
         produce_wakeup(b); /* and waiting acks=all produces too */

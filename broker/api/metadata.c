@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "group/coord.h"
 #include "proto.h"
 
 bool bk_valid_topic(const uint8_t *name, size_t len)
@@ -161,26 +162,36 @@ void api_metadata(kreq_t *req, void *ctx)
 
 void api_find_coordinator(kreq_t *req, void *ctx)
 {
-    (void)ctx;
+    bk_t *b = ctx;
     krd_t *rd = &req->rd;
     int16_t v = req->api_version;
-    (void)krd_str(rd, false, false); /* Key */
-    if (v >= 1)
-        (void)krd_i8(rd); /* KeyType */
+    kstr_t key = krd_str(rd, false, false);
+    int8_t key_type = v >= 1 ? krd_i8(rd) : 0;
     if (rd->err) {
         kreq_close(req, "malformed FindCoordinator request");
         return;
     }
+    int16_t err = KERR_NONE;
+    int32_t id = -1;
+    const mbroker_t *mb = NULL;
+    if (key_type != 0)
+        err = KERR_INVALID_REQUEST; /* transaction coordinators: no transactions here */
+    else if (key.len <= 0)
+        err = KERR_INVALID_GROUP_ID;
+    else if ((id = coord_find(b, (const char *)key.ptr, (size_t)key.len, &err)) >= 0)
+        mb = meta_broker(&b->meta, id);
+    if (!mb && err == KERR_NONE)
+        err = KERR_COORDINATOR_NOT_AVAILABLE;
     kwr_t wr;
     kwr_init(&wr, 64);
     if (v >= 1)
-        kwr_i32(&wr, 0);
-    kwr_i16(&wr, KERR_COORDINATOR_NOT_AVAILABLE);
+        kwr_i32(&wr, 0); /* ThrottleTimeMs */
+    kwr_i16(&wr, err);
     if (v >= 1)
-        kwr_str(&wr, false, "The coordinator is not available.");
-    kwr_i32(&wr, -1);
-    kwr_str(&wr, false, "");
-    kwr_i32(&wr, -1);
+        kwr_str(&wr, false, err ? kerr_name(err) : NULL);
+    kwr_i32(&wr, mb ? mb->id : -1);
+    kwr_str(&wr, false, mb ? mb->host : "");
+    kwr_i32(&wr, mb ? mb->port : -1);
     kreq_respond(req, &wr);
     kwr_free(&wr);
 }

@@ -16,6 +16,7 @@
 
 #include "batch.h"
 #include "broker.h"
+#include "group/coord.h"
 #include "proto.h"
 #include "util.h"
 #include "wlog.h"
@@ -161,6 +162,7 @@ static void on_produce_timeout(evutil_socket_t fd, short what, void *arg)
 
 void produce_wakeup(bk_t *b)
 {
+    coord_hw_moved(b, NULL); /* group coordinator writes wait the same way */
     delayed_produce_t *d = b->dprods;
     while (d) {
         delayed_produce_t *n = d->next;

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "api_harness.h"
+#include "group/offrec.h"
 #include "batch.h"
 #include "proto.h"
 #include "wlog.h"
@@ -287,6 +288,10 @@ static const api_range_t k_advertised[] = {
     {KAPI_METADATA, 0, 4},      {KAPI_FIND_COORDINATOR, 0, 2}, {KAPI_API_VERSIONS, 0, 3},
     {KAPI_CREATE_TOPICS, 0, 4}, {KAPI_DELETE_TOPICS, 0, 3},  {KAPI_CREATE_PARTITIONS, 0, 1},
     {KAPI_DESCRIBE_CONFIGS, 0, 2},
+    {KAPI_OFFSET_COMMIT, 0, 7}, {KAPI_OFFSET_FETCH, 0, 5},   {KAPI_JOIN_GROUP, 0, 5},
+    {KAPI_HEARTBEAT, 0, 3},     {KAPI_LEAVE_GROUP, 0, 1},    {KAPI_SYNC_GROUP, 0, 3},
+    {KAPI_DESCRIBE_GROUPS, 0, 4}, {KAPI_LIST_GROUPS, 0, 2},  {KAPI_DELETE_GROUPS, 0, 1},
+    {KAPI_OFFSET_DELETE, 0, 0},
 };
 
 /* Parse an ApiVersions body of version v and check the table is exactly ours. */
@@ -1183,6 +1188,40 @@ static void test_find_coordinator(void **state)
         resp_done(&r);
         kwr_free(&w);
     }
+    /* With __consumer_offsets in the metadata, the coordinator of "group-1"
+     * is the leader of its partition: broker 1 when it leads, nobody (15)
+     * when that partition is leaderless. */
+    for (int leaderless = 0; leaderless <= 1; leaderless++) {
+        static char topic[] = "__consumer_offsets", host[] = "127.0.0.1";
+        int32_t part = offrec_partition_for("group-1", 7, 3), one = 1;
+        ctl_part_t parts[3];
+        for (int32_t i = 0; i < 3; i++)
+            parts[i] = (ctl_part_t){.topic = topic, .partition = i, .leader = leaderless && i == part ? -1 : 1,
+                                    .isr = &one, .nisr = 1, .replicas = &one, .nreplicas = 1};
+        ctl_node_t node = {.id = 1, .host = host, .port = H.b.adv_port};
+        ctl_state_t st = {.controller_id = 1, .parts = parts, .nparts = 3, .nodes = &node, .nnodes = 1};
+        meta_apply(&H.b.meta, &st);
+        for (int16_t v = 0; v <= 2; v++) {
+            kwr_t w;
+            kwr_init(&w, 64);
+            req_find_coordinator(&w, v);
+            resp_t r;
+            roundtrip(&c, &w, &r);
+            krd_t *rd = &r.rd;
+            if (v >= 1)
+                assert_int_equal(krd_i32(rd), 0);
+            assert_int_equal(krd_i16(rd), leaderless ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE);
+            if (v >= 1)
+                (void)krd_str(rd, false, true);
+            assert_int_equal(krd_i32(rd), leaderless ? -1 : 1);
+            assert_true(str_is(krd_str(rd, false, false), leaderless ? "" : "127.0.0.1"));
+            assert_int_equal(krd_i32(rd), leaderless ? -1 : H.b.adv_port);
+            assert_int_equal(krd_remain(rd), 0);
+            resp_done(&r);
+            kwr_free(&w);
+        }
+    }
+    hs_meta_reset(&H);
     hc_close(&c);
 }
 
@@ -1832,7 +1871,7 @@ static void test_bad_frames(void **state)
     /* unknown API keys and unsupported versions of known ones */
     struct {
         int16_t key, ver;
-    } bad[] = {{KAPI_OFFSET_COMMIT, 0}, {99, 0},           {-1, 0},          {KAPI_PRODUCE, 8},
+    } bad[] = {{KAPI_OFFSET_COMMIT, 8}, {99, 0},           {-1, 0},          {KAPI_PRODUCE, 8},
                {KAPI_PRODUCE, -1},      {KAPI_FETCH, 12},  {KAPI_METADATA, 5}, {KAPI_LIST_OFFSETS, 3},
                {KAPI_FIND_COORDINATOR, 3}, {KAPI_CREATE_TOPICS, 5}, {KAPI_DELETE_TOPICS, 4},
                {KAPI_CREATE_PARTITIONS, 2}, {KAPI_DESCRIBE_CONFIGS, 3}, {KAPI_LEADER_AND_ISR, 2}, {KAPI_LEADER_AND_ISR, 4},
