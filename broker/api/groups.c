@@ -400,7 +400,9 @@ void api_list_groups(kreq_t *req, void *ctx)
     kwr_init(&wr, 128);
     if (req->api_version >= 1)
         kwr_i32(&wr, 0); /* ThrottleTimeMs */
-    kwr_i16(&wr, b->groups ? KERR_NONE : KERR_COORDINATOR_NOT_AVAILABLE);
+    kwr_i16(&wr, !b->groups       ? KERR_COORDINATOR_NOT_AVAILABLE
+                 : coord_loading(b) ? KERR_COORDINATOR_LOAD_IN_PROGRESS
+                                    : KERR_NONE);
     size_t count_at = kwr_reserve(&wr, 4);
     list_acc_t acc = {&wr, 0};
     if (b->groups)

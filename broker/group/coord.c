@@ -100,6 +100,15 @@ int16_t coord_check(bk_t *b, const char *group, size_t len)
     return load_state(b->coord, part) == LOAD_DONE ? KERR_NONE : KERR_COORDINATOR_LOAD_IN_PROGRESS;
 }
 
+bool coord_loading(bk_t *b)
+{
+    coord_t *c = b->coord;
+    for (int32_t part = 0; c && part < c->nstate; part++)
+        if (c->state[part] == LOAD_RUNNING)
+            return true;
+    return false;
+}
+
 int32_t coord_find(bk_t *b, const char *group, size_t len, int16_t *err)
 {
     mtopic_t *t = meta_topic(&b->meta, COORD_TOPIC, strlen(COORD_TOPIC));

@@ -38,6 +38,10 @@ int32_t coord_partition_for(bk_t *b, const char *group, size_t len);
  */
 int16_t coord_check(bk_t *b, const char *group, size_t len);
 
+/* True while some partition this broker leads is still being replayed
+ * (ListGroups then answers COORDINATOR_LOAD_IN_PROGRESS, as Kafka does). */
+bool coord_loading(bk_t *b);
+
 /* FindCoordinator: the broker id coordinating `group`, or -1 (creating the
  * topic on first use, like Kafka).  *err as for coord_check, except that
  * NOT_COORDINATOR is never returned (any live leader is an answer). */
