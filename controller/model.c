@@ -365,10 +365,10 @@ cm_r22_t cm_r22_decide(const cpart_t *p, bool x_unclean, bool x_newer, int32_t c
         return CM_R22_NONE;
     *out = *cur;
     out->unclean_blocked = true;
+    out->controller_epoch = controller_epoch;
     if (cur->leader != CM_LEADER_NONE) {
         out->leader = CM_LEADER_NONE;
         out->leader_epoch = cur->leader_epoch + 1;
-        out->controller_epoch = controller_epoch;
     }
     return CM_R22_RECORD;
 }

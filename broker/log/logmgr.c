@@ -267,17 +267,19 @@ static int load_part(logmgr_t *m, int di, const char *name, bool clean, const di
     return rc;
 }
 
-/* R22: a dir without the marker counts as unclean only if it holds
- * partitions (a fresh or empty dir has nothing that could have been lost).
- * The file is written before the broker registers, so a crash right after
- * cannot lose it. */
+/* R22: a dir without the marker counts as unclean even when it holds no
+ * partitions: a wiped or replaced dir of a broker that was the last in-sync
+ * replica looks exactly like a new broker's, and electing it would lose
+ * everything.  For a new broker this costs nothing (it is in no ISR, and the
+ * first controller request clears it).  The file is written before the
+ * broker registers, so a crash right after cannot lose it. */
 static int note_unclean(logmgr_t *m, int di, bool clean)
 {
     char path[4096];
     struct stat st;
     snprintf(path, sizeof(path), "%s/" UNCLEAN_FILE, m->dirs[di]);
     bool pending = stat(path, &st) == 0;
-    if (!clean && m->dir_parts[di] > 0 && !pending) {
+    if (!clean && !pending) {
         int rc = lfile_write_atomic(path, "", 0);
         if (rc < 0) {
             wlog_error("cannot write %s: %s", path, strerror(-rc));
@@ -285,12 +287,15 @@ static int note_unclean(logmgr_t *m, int di, bool clean)
         }
         pending = true;
     }
-    if (pending) {
+    if (pending && m->dir_parts[di] == 0)
+        wlog_info("log dir %s is new or empty: this broker registers as restarted after an unclean shutdown "
+                  "until a controller has seen it (so a wiped dir is never elected as the last in-sync replica)",
+                  m->dirs[di]);
+    else if (pending)
         wlog_warn("log dir %s: records acknowledged before the last unclean shutdown may be missing; this broker "
                   "registers as restarted after an unclean shutdown until a controller has seen it",
                   m->dirs[di]);
-        m->unclean = true;
-    }
+    m->unclean |= pending;
     return 0;
 }
 

@@ -236,12 +236,16 @@ static void test_logdir_unclean_start(void **state)
     (void)state;
     char *dir = tmp_dir();
     const char *dirs[] = {dir};
-    /* A fresh dir is clean, and an unclean stop of a dir without partitions too. */
+    /* A fresh (or wiped) dir has no marker: unclean until a controller has
+     * seen it, and so is an unclean stop of a dir without partitions. */
     logmgr_t *m = open_dirs(dirs, 1);
+    assert_true(logmgr_unclean_start(m));
+    logmgr_unclean_acknowledged(m);
     assert_false(logmgr_unclean_start(m));
     logmgr_close(m, false);
     m = open_dirs(dirs, 1);
-    assert_false(logmgr_unclean_start(m));
+    assert_true(logmgr_unclean_start(m));
+    logmgr_unclean_acknowledged(m);
     assert_non_null(logmgr_create(m, "t", 0, NULL));
     logmgr_close(m, true);
     m = open_dirs(dirs, 1);
@@ -275,6 +279,7 @@ static void test_logdir_one_of_two(void **state)
     char *a = tmp_dir(), *b = tmp_dir();
     const char *dirs[] = {a, b};
     logmgr_t *m = open_dirs(dirs, 2);
+    logmgr_unclean_acknowledged(m); /* both dirs fresh */
     assert_non_null(logmgr_create(m, "t", 0, NULL));
     assert_non_null(logmgr_create(m, "t", 1, NULL)); /* one per dir: fewest partitions first */
     logmgr_close(m, true);
