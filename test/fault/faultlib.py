@@ -478,6 +478,21 @@ def log_batches(partition_dir):
     return out
 
 
+def client_held(c, broker, topic, p, t_from, t_to, slack=1.0):
+    """True when broker's log of topic-p holds one batch whose records were
+    created from about t_from to about t_to (epoch seconds): the producer kept
+    them through the whole gap and sent them only at its end, so the gap was
+    the client's, not the broker's."""
+    spanning = inside = 0
+    for _base, _last, _epoch, raw in log_batches(os.path.join(c.log_dir(broker), "%s-%d" % (topic, p))):
+        first_ts, max_ts = (t / 1000.0 for t in struct.unpack_from(">qq", raw, 27))
+        if first_ts <= t_from + slack and max_ts >= t_to - slack:
+            spanning += 1
+        elif t_from + slack < first_ts < t_to - slack:
+            inside += 1  # the client did send during the gap
+    return spanning == 1 and inside == 0
+
+
 def replica_prefix(partition_dir, hw):
     """The bytes of the batches below `hw`, or None if this replica does not reach hw yet."""
     batches = [b for b in log_batches(partition_dir) if b[0] < hw]

@@ -53,7 +53,18 @@ def test_rolling_restart_controlled_shutdown(fleet):
             # shutdown that did not move leadership first would cost.
             if stall > 2.0:
                 over.append("broker %d: %.1fs" % (bid, stall))
-            assert stall <= 4.5, "clean shutdown of broker %d stalled writes %.1fs" % (bid, stall)
+            if stall > 4.5:
+                # Allowed only where the new leader provably got nothing to
+                # write: one batch at the end of the gap holding records the
+                # producer created all through it (seen with librdkafka).
+                per = faultlib.unavailability([w], t_term, PARTS)
+                slow = [p for p, v in per.items() if v > 4.5]
+                broker_side = [p for p in slow if not faultlib.client_held(
+                    c, after[p][0]["leader"], TOPIC, p, t_term, t_term + per[p])]
+                assert not broker_side, "clean shutdown of broker %d stalled writes %.1fs on %s" % (
+                    bid, stall, broker_side)
+                faultlib.note(SCEN, "broker %d: %.1fs on %s, all of it in the producer (one batch of records "
+                              "created through the gap reached the new leader at its end)" % (bid, stall, slow))
             faultlib.restart_broker(c, bid)
     faultlib.wait_full_isr(c, TOPIC, PARTS, timeout=60)
     time.sleep(1)
