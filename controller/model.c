@@ -373,18 +373,32 @@ cm_r22_t cm_r22_decide(const cpart_t *p, bool x_unclean, bool x_newer, int32_t c
     return CM_R22_RECORD;
 }
 
-bool cm_elect_override(const cpart_t *p, cm_pred_t live, const void *ctx, int32_t controller_epoch,
-                       zn_pstate_t *out, bool *was_unclean)
+/* One pass of the override with a liveness predicate; out-of-sync replicas
+ * only when allow_unclean. */
+static bool override_pass(const cpart_t *p, cm_pred_t live, const void *ctx, int32_t controller_epoch,
+                          bool allow_unclean, zn_pstate_t *out, bool *was_unclean)
 {
-    *was_unclean = false;
-    if (!p->has_state || (p->st.leader >= 0 && live(ctx, p->st.leader)))
-        return false;
     zn_pstate_t n;
-    if (!cm_elect_offline_ex(p, live, ctx, controller_epoch, true, &n, was_unclean) || n.leader == CM_LEADER_NONE)
+    if (!cm_elect_offline_ex(p, live, ctx, controller_epoch, allow_unclean, &n, was_unclean) ||
+        n.leader == CM_LEADER_NONE)
         return false;
     n.unclean_blocked = false;
     *out = n;
     return true;
+}
+
+bool cm_elect_override(const cpart_t *p, cm_pred_t eligible, cm_pred_t live, const void *ctx,
+                       int32_t controller_epoch, zn_pstate_t *out, bool *was_unclean)
+{
+    *was_unclean = false;
+    if (!p->has_state || (p->st.leader >= 0 && live(ctx, p->st.leader)))
+        return false;
+    /* In-sync members first (one not shutting down, then any live one); an
+     * out-of-sync replica only when no in-sync member is alive at all. */
+    return override_pass(p, eligible, ctx, controller_epoch, false, out, was_unclean) ||
+           override_pass(p, live, ctx, controller_epoch, false, out, was_unclean) ||
+           override_pass(p, eligible, ctx, controller_epoch, true, out, was_unclean) ||
+           override_pass(p, live, ctx, controller_epoch, true, out, was_unclean);
 }
 
 bool cm_elect_shutdown(const cpart_t *p, cm_pred_t live, cm_pred_t shutting, const void *ctx,

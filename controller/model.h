@@ -158,14 +158,16 @@ typedef enum { CM_R22_NONE, CM_R22_HOLD, CM_R22_RECORD } cm_r22_t;
 cm_r22_t cm_r22_decide(const cpart_t *p, bool x_unclean, bool x_newer, int32_t controller_epoch, zn_pstate_t *out);
 /*
  * The operator's unclean election (scripts/leader-election.sh --election-type
- * unclean): for a partition without a live leader, the first live ISR member
- * in assignment order leads, even one blocked by R22; if none is live, the
- * first live replica leads with ISR [leader] (Kafka's unclean rule, and
- * *was_unclean set).  Leader epoch bumped, block cleared.  False when the
- * partition has a live leader already or no replica is live.
+ * unclean): for a partition without a live leader, the first ISR member in
+ * assignment order that is eligible (live, not shutting down), else the
+ * first live one, leads, even one blocked by R22; only if no ISR member is
+ * live does the first eligible, else live, replica lead with ISR [leader]
+ * (Kafka's unclean rule, and *was_unclean set).  Leader epoch bumped, block
+ * cleared.  False when the partition has a live leader already or no
+ * replica is live.
  */
-bool cm_elect_override(const cpart_t *p, cm_pred_t live, const void *ctx, int32_t controller_epoch,
-                       zn_pstate_t *out, bool *was_unclean);
+bool cm_elect_override(const cpart_t *p, cm_pred_t eligible, cm_pred_t live, const void *ctx,
+                       int32_t controller_epoch, zn_pstate_t *out, bool *was_unclean);
 
 /* Reassignment sets (Kafka's RS = (TRS ++ ORS).distinct, AR = TRS-ORS,
  * RR = ORS-TRS).  rs needs nors+ntrs slots, ar ntrs, rr nors. */

@@ -133,9 +133,7 @@ static void override_one(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p)
                   (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p);
         return;
     }
-    /* Like the offline election, a broker in controlled shutdown only when nobody else can lead. */
-    if (!cm_elect_override(cp, ctl_eligible, c, c->epoch, &ns, &unclean) &&
-        !cm_elect_override(cp, ctl_live, c, c->epoch, &ns, &unclean)) {
+    if (!cm_elect_override(cp, ctl_eligible, ctl_live, c, c->epoch, &ns, &unclean)) {
         if (cp->st.leader >= 0 && ctl_live(c, cp->st.leader))
             wlog_info("[Controller id=%d epoch=%d] Unclean leader election for %s-%d not needed: broker %d leads it",
                       (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p, (int)cp->st.leader);

@@ -146,7 +146,8 @@ try:
     todo = [tp for tp in parts if tp not in already]
     if todo:
         doc = {"version": 1, "partitions": [{"topic": t, "partition": p} for t, p in todo]}
-        admin_request(zk, path, doc, timeout, "%s leader election" % etype.capitalize())
+        admin_request(zk, path, doc, timeout, "%s leader election" % etype.capitalize(),
+                      withdraw=etype == "unclean")
     done = [(t, p) for t, p in todo if led(zk, t, p, etype)]
     failed = [tp for tp in todo if tp not in done]
     fmt = lambda l: ", ".join("%s-%d" % tp for tp in l)

@@ -4,7 +4,7 @@ reading JSON files and topic assignments, and failing with the script's name."""
 import json, logging, os, shlex, sys, time
 logging.basicConfig(level=logging.CRITICAL)
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError, NodeExistsError
+from kazoo.exceptions import BadVersionError, NoNodeError, NodeExistsError
 
 PROG = os.environ.get("PROG", "weir")
 
@@ -59,9 +59,11 @@ def dumps(obj):
 
 
 
-def admin_request(zk, path, doc, timeout, what):
+def admin_request(zk, path, doc, timeout, what, withdraw=False):
     """Create the request znode `path` for the active controller and wait until it has
-    acted (the controller deletes the znode once handled)."""
+    acted (the controller deletes the znode once handled).  With withdraw, a request
+    still pending at the timeout is deleted (if it is still ours, by its version) so
+    that a controller starting much later does not act on it unasked."""
     try:
         zk.create(path, dumps(doc).encode(), makepath=True)
     except NodeExistsError:
@@ -69,5 +71,13 @@ def admin_request(zk, path, doc, timeout, what):
     deadline = time.monotonic() + int(timeout)
     while zk.exists(path) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if zk.exists(path):
+    st = zk.exists(path)
+    if st and withdraw:
+        try:
+            zk.delete(path, version=st.version)
+            die("the controller did not act on %s within %s s (is a controller running?); the request "
+                "was withdrawn" % (path, timeout))
+        except (NoNodeError, BadVersionError):
+            pass  # the controller took it at the last moment: report what it did
+    elif st:
         die("the controller did not act on %s within %s s (is a controller running?)" % (path, timeout))

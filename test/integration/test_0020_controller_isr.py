@@ -250,6 +250,18 @@ def test_unclean_leader_election(cluster):
     time.sleep(1)
     s = pstate(c, "clean", 0)
     assert s["leader"] == -1 and s["isr"] == [1], s
+    # An operator's unclean election that no controller takes up within the
+    # timeout is withdrawn, so that a controller starting later cannot act
+    # on it unasked.
+    for ctl in c.controllers.values():
+        ctl.stop()
+    r = _script("leader-election.sh", "--bootstrap-server", c.bootstrap(), "--zookeeper", c.zk_connect,
+                "--election-type", "unclean", "--topic", "clean", "--partition", "0", "--timeout", "2",
+                check=False)
+    assert r.returncode != 0 and "the request was withdrawn" in r.stderr, (r.returncode, r.stderr)
+    assert c.zk.get(c.zpath("/admin/unclean_leader_election")) is None
+    for cid in list(c.controllers):
+        c.start_controller(cid)
     c.start_broker(1)
     wait_state(c, "clean", 0, lambda s: s["leader"] == 1, "clean topic back with broker 1")
 

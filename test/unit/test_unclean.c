@@ -80,7 +80,7 @@ static void test_sole_isr_member_held_until_override(void **state)
 
     /* The operator's unclean election: broker 1 leads, epoch bumped, block gone. */
     bool unclean = true;
-    assert_true(cm_elect_override(&p, live_mask, &live, 3, &out, &unclean));
+    assert_true(cm_elect_override(&p, live_mask, live_mask, &live, 3, &out, &unclean));
     assert_false(unclean); /* it was in the ISR */
     assert_int_equal(out.leader, 1);
     assert_int_equal(out.nisr, 1);
@@ -93,7 +93,38 @@ static void test_sole_isr_member_held_until_override(void **state)
     p.mzxid = 200; /* written after broker 1's registration (czxid 150) */
     assert_int_equal(cm_r22_decide(&p, true, 150 > p.mzxid, 3, &out), CM_R22_NONE);
     /* Nothing more to do for the override once a live leader exists. */
-    assert_false(cm_elect_override(&p, live_mask, &live, 3, &out, &unclean));
+    assert_false(cm_elect_override(&p, live_mask, live_mask, &live, 3, &out, &unclean));
+}
+
+static bool live_but_1(const void *ctx, int32_t id) { return id != 1 && live_mask(ctx, id); }
+
+/* The override prefers the held in-sync member even while it is shutting
+ * down over an out-of-sync replica that is not; it leaves a partition whose
+ * leader is alive (even shutting down) alone. */
+static void test_override_prefers_in_sync(void **state)
+{
+    (void)state;
+    int32_t rep[] = {2, 1}, isr[] = {1};
+    cpart_t p = mkpart(rep, 2, 1, isr, 1, 4);
+    p.st.leader = -1;
+    p.st.unclean_blocked = true;
+    uint32_t live = (1u << 1) | (1u << 2);
+    zn_pstate_t out;
+    bool unclean = true;
+    assert_true(cm_elect_override(&p, live_but_1, live_mask, &live, 3, &out, &unclean));
+    assert_int_equal(out.leader, 1);
+    assert_false(unclean);
+    assert_false(out.unclean_blocked);
+    /* No ISR member alive: the first eligible replica, marked unclean. */
+    live = 1u << 2;
+    assert_true(cm_elect_override(&p, live_but_1, live_mask, &live, 3, &out, &unclean));
+    assert_int_equal(out.leader, 2);
+    assert_true(unclean);
+    /* A live leader (shutting down or not): nothing to do. */
+    p.st.leader = 1;
+    p.st.unclean_blocked = false;
+    live = (1u << 1) | (1u << 2);
+    assert_false(cm_elect_override(&p, live_but_1, live_mask, &live, 3, &out, &unclean));
 }
 
 /* No unclean registration and no recorded block: R22 does not apply. */
@@ -164,9 +195,9 @@ static void test_override_unclean_rule(void **state)
     zn_pstate_t out;
     bool unclean = false;
     uint32_t live = 0;
-    assert_false(cm_elect_override(&p, live_mask, &live, 2, &out, &unclean));
+    assert_false(cm_elect_override(&p, live_mask, live_mask, &live, 2, &out, &unclean));
     live = (1u << 3) | (1u << 2);
-    assert_true(cm_elect_override(&p, live_mask, &live, 2, &out, &unclean));
+    assert_true(cm_elect_override(&p, live_mask, live_mask, &live, 2, &out, &unclean));
     assert_true(unclean);
     assert_int_equal(out.leader, 2);
     assert_int_equal(out.nisr, 1);
@@ -177,7 +208,7 @@ static void test_override_unclean_rule(void **state)
     /* A dead leader in a larger ISR: the first live ISR member in assignment order. */
     int32_t isr2[] = {1, 3, 2};
     cpart_t q = mkpart(rep, 3, 1, isr2, 3, 5);
-    assert_true(cm_elect_override(&q, live_mask, &live, 2, &out, &unclean));
+    assert_true(cm_elect_override(&q, live_mask, live_mask, &live, 2, &out, &unclean));
     assert_false(unclean);
     assert_int_equal(out.leader, 2);
 }
@@ -302,6 +333,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sole_isr_member_held_until_override),
         cmocka_unit_test(test_clean_restart_elected),
+        cmocka_unit_test(test_override_prefers_in_sync),
         cmocka_unit_test(test_scope),
         cmocka_unit_test(test_unseen_bounce_demoted),
         cmocka_unit_test(test_override_unclean_rule),
