@@ -189,7 +189,21 @@ def test_clean_restart_does_not_lift_the_block(fleet):
     assert os.path.exists(os.path.join(c.log_dir(X), ".kafka_cleanshutdown"))
     restart_registered(c, X)
     assert "unclean_shutdown" not in registration(c, X), registration(c, X)
-    probe = assert_held(c, "clean restart after an unclean one")
+
+    # A preferred election (X heads the assignment) does not lift it...
+    cp = harness.run(["bash", os.path.join(harness.REPO, "scripts", "leader-election.sh"),
+                      "--bootstrap-server", c.bootstrap(), "--zookeeper", c.zk_connect,
+                      "--election-type", "preferred", "--topic", TOPIC, "--partition", "0", "--timeout", "10"],
+                     check=False)
+    assert cp.returncode != 0 and "Error completing leader election (PREFERRED)" in cp.stderr, (
+        cp.returncode, cp.stdout, cp.stderr)
+    # ...nor does a controller failover: the successor reads the block back.
+    active = c.active_controller()
+    assert c.controllers[active].stop() == 0
+    harness.wait_until("another controller active", lambda: c.active_controller() not in (None, active),
+                       timeout=30)
+    c.start_controller(active)
+    probe = assert_held(c, "clean restart after an unclean one, a preferred election and a controller failover")
     assert state(c)["leader_epoch"] == held_epoch
 
     override(c)
