@@ -250,8 +250,15 @@ static void become_active(ctl_t *c)
     }
     /* R22 blocks are durable before any broker hears from us: a broker
      * takes our first request as proof its unclean restart was seen. */
-    if (ul_record_all(c) == CTL_DEPOSED)
+    int rc = ul_record_all(c);
+    if (rc == CTL_DEPOSED)
         return;
+    if (rc != ZOK) {
+        wlog_error("Controller %d: recording unclean-shutdown blocks failed (%s); resigning",
+                   (int)c->cfg.controller_id, zerror(rc));
+        ctl_resign(c, "R22 record failed");
+        return;
+    }
     for (int i = 0; i < c->m.nbrokers; i++)
         ctl_chan_open(c, &c->m.brokers[i]);
     /* Brokers first learn the whole cluster, then any new decisions. */

@@ -113,7 +113,18 @@ static void brokers_refresh(ctl_t *c, bool act)
     free(now);
     ctl_shutting_prune(c);
     if (act && nj) {
-        if (ps_elect_offline(c, -1) != CTL_DEPOSED) {
+        int rc = ps_elect_offline(c, -1);
+        bool unclean_joined = false;
+        for (int i = 0; i < nj; i++)
+            unclean_joined |= ctl_unclean(c, joined[i]);
+        if (rc != ZOK && rc != CTL_DEPOSED && unclean_joined) {
+            /* A broker takes our first request as proof that its R22 blocks
+             * are recorded: with the write failed, start over instead. */
+            wlog_error("Controller %d: recording partition state failed (%s) while a broker registered after an "
+                       "unclean shutdown; resigning so that a fresh election records it",
+                       (int)c->cfg.controller_id, zerror(rc));
+            ctl_resign(c, "state write failed");
+        } else if (rc != CTL_DEPOSED) {
             for (int i = 0; i < nj; i++)
                 ps_send_full(c, joined[i]);
             /* Everyone learns the new live-broker list. */
