@@ -373,6 +373,34 @@ cm_r22_t cm_r22_decide(const cpart_t *p, bool x_unclean, bool x_newer, int32_t c
     return CM_R22_RECORD;
 }
 
+bool cm_r22_shrink(const cpart_t *p, cm_pred_t unseen, cm_pred_t live, const void *ctx, int32_t controller_epoch,
+                   zn_pstate_t *out)
+{
+    const zn_pstate_t *cur = &p->st;
+    if (!p->has_state || cur->nisr < 2)
+        return false;
+    zn_pstate_t n = *cur;
+    n.nisr = 0;
+    bool any_live = false;
+    for (int i = 0; i < cur->nisr; i++)
+        if (!unseen(ctx, cur->isr[i])) {
+            n.isr[n.nisr++] = cur->isr[i];
+            any_live |= live(ctx, cur->isr[i]);
+        }
+    if (n.nisr == cur->nisr || n.nisr == 0 || !any_live)
+        return false;
+    if (cur->leader != CM_LEADER_NONE && !cm_contains(n.isr, n.nisr, cur->leader)) {
+        n.leader = CM_LEADER_NONE;
+        for (int32_t r = 0; r < p->nrep && n.leader == CM_LEADER_NONE; r++)
+            if (live(ctx, p->rep[r]) && cm_contains(n.isr, n.nisr, p->rep[r]))
+                n.leader = p->rep[r];
+    }
+    n.leader_epoch = cur->leader_epoch + 1;
+    n.controller_epoch = controller_epoch;
+    *out = n;
+    return true;
+}
+
 /* One pass of the override with a liveness predicate; out-of-sync replicas
  * only when allow_unclean. */
 static bool override_pass(const cpart_t *p, cm_pred_t live, const void *ctx, int32_t controller_epoch,

@@ -156,6 +156,17 @@ bool cm_elect_reassign(const cpart_t *p, const int32_t *trs, int ntrs, cm_pred_t
  */
 typedef enum { CM_R22_NONE, CM_R22_HOLD, CM_R22_RECORD } cm_r22_t;
 cm_r22_t cm_r22_decide(const cpart_t *p, bool x_unclean, bool x_newer, int32_t controller_epoch, zn_pstate_t *out);
+
+/*
+ * R22 for an ISR of two or more (at controller takeover): members for which
+ * `unseen` holds (registered after an unclean shutdown, after the state was
+ * last written: they crashed and came back while no controller ran) leave
+ * the ISR when a remaining member is live; if the leader is among them, the
+ * first live remaining member in assignment order leads.  Leader epoch
+ * bumped.  False when nothing changes (then the sole-member rules apply).
+ */
+bool cm_r22_shrink(const cpart_t *p, cm_pred_t unseen, cm_pred_t live, const void *ctx, int32_t controller_epoch,
+                   zn_pstate_t *out);
 /*
  * The operator's unclean election (scripts/leader-election.sh --election-type
  * unclean): for a partition without a live leader, the first ISR member in

@@ -93,6 +93,37 @@ bool ul_holds(ctl_t *c, ctopic_t *t, const cpart_t *cp)
     return decide(c, cp, &ns) != CM_R22_NONE && !ps_unclean_allowed(c, t);
 }
 
+typedef struct unseen_ctx {
+    ctl_t *c;
+    const cpart_t *cp;
+} unseen_ctx_t;
+
+/* Registered unclean after the partition's state was last written. */
+static bool unseen_unclean(const void *ctx, int32_t id)
+{
+    const unseen_ctx_t *u = ctx;
+    const cbroker_t *x = cm_broker(&u->c->m, id);
+    return x && x->unclean && x->epoch > u->cp->mzxid;
+}
+
+static bool unseen_live(const void *ctx, int32_t id) { return ctl_live(((const unseen_ctx_t *)ctx)->c, id); }
+
+/* A larger ISR whose members crashed and returned while no controller ran:
+ * the ones that registered unclean leave it (their logs may lack records
+ * the others acknowledged), unless the topic allows unclean elections. */
+static void shrink_unseen(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p)
+{
+    const cpart_t *cp = &t->parts[p];
+    unseen_ctx_t u = {c, cp};
+    zn_pstate_t ns;
+    if (!cm_r22_shrink(cp, unseen_unclean, unseen_live, &u, c->epoch, &ns) || ps_unclean_allowed(c, t))
+        return;
+    if (ps_change(c, b, t, p, &ns, "UncleanShutdown: members restarted unseen after an unclean shutdown leave the ISR"))
+        wlog_warn("[Controller id=%d epoch=%d] Partition %s-%d: ISR members that restarted after an unclean "
+                  "shutdown while no controller ran leave the ISR; leader %d",
+                  (int)c->cfg.controller_id, (int)c->epoch, t->name, (int)p, (int)ns.leader);
+}
+
 int ul_record_all(ctl_t *c)
 {
     cbatch_t b = {0};
@@ -100,7 +131,11 @@ int ul_record_all(ctl_t *c)
         ctopic_t *t = c->m.topics[i];
         for (int32_t p = 0; !t->deleting && p < t->nparts; p++) {
             bool overridden;
-            if (t->parts[p].has_state && t->parts[p].st.controller_epoch <= c->epoch)
+            if (!t->parts[p].has_state || t->parts[p].st.controller_epoch > c->epoch)
+                continue;
+            if (t->parts[p].st.nisr >= 2)
+                shrink_unseen(c, &b, t, p);
+            else
                 ul_queue(c, &b, t, p, true, &overridden);
         }
     }

@@ -17,7 +17,8 @@ writes the marker) registers as clean, but the block recorded in the state
 znode holds; and when no controller saw the unclean restart at all (both
 stopped), the broker keeps registering as unclean across its clean restart,
 and the controller that then starts removes X's stale leadership instead of
-confirming it.
+confirming it.  In a larger ISR [X, Y] the same unseen restart makes X leave
+the ISR and Y lead with a new epoch (X then rejoins as a follower).
 """
 
 import json
@@ -237,3 +238,45 @@ def test_unclean_restart_no_controller_saw(fleet):
     probe = assert_held(c, "unclean restart while no controller ran")
     override(c)
     finish(c, s["leader_epoch"], [m1, probe])
+
+
+def test_unseen_unclean_restart_in_larger_isr(fleet):
+    """ISR [X, Y] led by X; with no controller running X is killed -9 and
+    restarts (unclean). The controller that then starts must not keep X as
+    leader at the old epoch (Y would truncate to X's possibly shorter log): X
+    leaves the ISR, Y leads with a new epoch, and X rejoins as a follower."""
+    c = faultlib.start_cluster(fleet)
+    c.create_topic(TOPIC, assignment=[[X, Y]], config={"min.insync.replicas": "1"})
+    faultlib.wait_full_isr(c, TOPIC, 1, timeout=30)
+    wait_state(c, "X leads with ISR [X, Y]", lambda s: s["leader"] == X and sorted(s["isr"]) == [X, Y])
+    m1 = faultlib.Writes(c.bootstrap(), TOPIC, 0, values(b"m1", 200))
+    assert len(m1.acked()) == 200, [o.err for o in m1.ops if not o.ok][:3]
+    epoch = state(c)["leader_epoch"]
+    for cid in sorted(c.controllers):
+        assert c.controllers[cid].stop() == 0
+    c.brokers[X].kill9()
+    restart_registered(c, X)
+    assert registration(c, X).get("unclean_shutdown") is True, registration(c, X)
+    s = state(c)
+    assert s["leader"] == X and s["leader_epoch"] == epoch, s
+
+    for cid in sorted(c.controllers):
+        c.start_controller(cid)
+    # X catches up within milliseconds and the preferred-leader rebalance
+    # may give it back the lead later: the decision is read from the
+    # controller's state-change log.
+    s = wait_state(c, "a new leader epoch", lambda s: s["leader_epoch"] > epoch, timeout=30)
+    assert "unclean_shutdown_blocked" not in s, s
+    want = "Partition %s-0: leader %d->%d, epoch %d->%d, isr [%d] (UncleanShutdown" % (
+        TOPIC, X, Y, epoch, epoch + 1, Y)
+    harness.wait_until("the controller to move the lead to Y and drop X from the ISR",
+                       lambda: want in active_controller_log(c), timeout=15)
+    faultlib.wait_full_isr(c, TOPIC, 1, timeout=60)
+    c.wait_topic_leaders(TOPIC, 1, timeout=20)
+    m2 = faultlib.Writes(c.bootstrap(), TOPIC, 0, values(b"m2", 50))
+    assert len(m2.acked()) == 50, [o.err for o in m2.ops if not o.ok][:3]
+    faultlib.wait_full_isr(c, TOPIC, 1, timeout=60)
+    readings = [faultlib.read_all(c.bootstrap(ids), TOPIC, 1, name="r%d" % i)
+                for i, ids in enumerate(([X, Y], [Y, X]))]
+    faultlib.check_history(SCEN, [m1, m2], [r for r, _ in readings])
+    faultlib.check_replicas(SCEN, c, TOPIC, 1, readings[0][1], replicas=[[X, Y]])

@@ -127,6 +127,50 @@ static void test_override_prefers_in_sync(void **state)
     assert_false(cm_elect_override(&p, live_but_1, live_mask, &live, 3, &out, &unclean));
 }
 
+static bool only_1(const void *ctx, int32_t id)
+{
+    (void)ctx;
+    return id == 1;
+}
+
+/* A larger ISR whose member 1 crashed and came back unseen: it leaves the
+ * ISR and, as leader, is replaced by the first live remaining member in
+ * assignment order; nothing changes without a live remaining member, or
+ * when no member came back unseen. */
+static void test_shrink_unseen_members(void **state)
+{
+    (void)state;
+    int32_t rep[] = {1, 3, 2}, isr[] = {1, 2, 3};
+    cpart_t p = mkpart(rep, 3, 1, isr, 3, 7);
+    uint32_t live = (1u << 1) | (1u << 2) | (1u << 3);
+    zn_pstate_t out;
+    assert_true(cm_r22_shrink(&p, only_1, live_mask, &live, 4, &out));
+    assert_int_equal(out.leader, 3); /* assignment order, not ISR order */
+    assert_int_equal(out.nisr, 2);
+    assert_int_equal(out.isr[0], 2);
+    assert_int_equal(out.isr[1], 3);
+    assert_int_equal(out.leader_epoch, 8);
+    assert_int_equal(out.controller_epoch, 4);
+    assert_true(cm_state_valid(&p, &out));
+    /* Leader 2 stays; 1 just leaves the ISR (epoch bumped). */
+    p.st.leader = 2;
+    assert_true(cm_r22_shrink(&p, only_1, live_mask, &live, 4, &out));
+    assert_int_equal(out.leader, 2);
+    assert_int_equal(out.nisr, 2);
+    /* No other member alive: no change here (the remaining members are
+     * waited for by the offline election, the sole-member rule does not
+     * apply to an ISR of three). */
+    live = 1u << 1;
+    assert_false(cm_r22_shrink(&p, only_1, live_mask, &live, 4, &out));
+    /* Nobody came back unseen, or an ISR of one: no change. */
+    live = (1u << 1) | (1u << 2) | (1u << 3);
+    uint32_t none = 0;
+    assert_false(cm_r22_shrink(&p, live_mask, live_mask, &none, 4, &out));
+    int32_t one[] = {1};
+    cpart_t q = mkpart(rep, 3, 1, one, 1, 7);
+    assert_false(cm_r22_shrink(&q, only_1, live_mask, &live, 4, &out));
+}
+
 /* No unclean registration and no recorded block: R22 does not apply. */
 static void test_clean_restart_elected(void **state)
 {
@@ -334,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_sole_isr_member_held_until_override),
         cmocka_unit_test(test_clean_restart_elected),
         cmocka_unit_test(test_override_prefers_in_sync),
+        cmocka_unit_test(test_shrink_unseen_members),
         cmocka_unit_test(test_scope),
         cmocka_unit_test(test_unseen_bounce_demoted),
         cmocka_unit_test(test_override_unclean_rule),
