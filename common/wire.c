@@ -338,6 +338,21 @@ bool kstr_eq(kstr_t s, const char *c)
     return c && strlen(c) == (size_t)s.len && memcmp(s.ptr, c, (size_t)s.len) == 0;
 }
 
+char *kstr_cstr(kstr_t s)
+{
+    if (s.len > 0 && memchr(s.ptr, 0, (size_t)s.len))
+        return NULL;
+    if (s.len < 0)
+        s.len = 0;
+    char *c = malloc((size_t)s.len + 1);
+    if (!c)
+        abort();
+    if (s.len)
+        memcpy(c, s.ptr, (size_t)s.len);
+    c[s.len] = '\0';
+    return c;
+}
+
 char *kstr_dup(kstr_t s)
 {
     if (s.len < 0)

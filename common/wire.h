@@ -120,5 +120,8 @@ static inline void put_be64(uint8_t *p, int64_t v)
 bool kstr_eq(kstr_t s, const char *c);
 /* Copy a view into a fresh NUL-terminated heap string (NULL for null). */
 char *kstr_dup(kstr_t s);
+/* A string field as a C string: "" for null, NULL if it holds a NUL byte
+ * (so it cannot round-trip through C); aborts when out of memory. */
+char *kstr_cstr(kstr_t s);
 
 #endif

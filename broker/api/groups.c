@@ -19,27 +19,11 @@
 #include "group/group.h"
 #include "proto.h"
 
-/* A string field as a C string ("" for null); NULL if it holds a NUL. */
-static char *cstr(kstr_t s)
-{
-    if (s.len > 0 && memchr(s.ptr, 0, (size_t)s.len))
-        return NULL;
-    if (s.len < 0)
-        s.len = 0;
-    char *c = malloc((size_t)s.len + 1);
-    if (!c)
-        abort();
-    if (s.len)
-        memcpy(c, s.ptr, (size_t)s.len);
-    c[s.len] = '\0';
-    return c;
-}
-
 /* The group id, checked as Kafka's validateGroupStatus does (an empty id is
  * INVALID_GROUP_ID unless allow_empty), then whether we coordinate it. */
 static int16_t group_id(bk_t *b, kstr_t s, bool allow_empty, char **out)
 {
-    *out = cstr(s);
+    *out = kstr_cstr(s);
     if (!*out || (!allow_empty && !**out))
         return KERR_INVALID_GROUP_ID;
     return gstore_check(b->groups, *out);
@@ -125,8 +109,8 @@ static bool read_protocols(krd_t *rd, join_in_t *j, bool *bad)
         if (rd->err)
             break;
         gproto_t *p = &j->protos[j->nprotos++];
-        if (!(p->name = cstr(name))) {
-            p->name = cstr((kstr_t){NULL, 0});
+        if (!(p->name = kstr_cstr(name))) {
+            p->name = kstr_cstr((kstr_t){NULL, 0});
             *bad = true;
         }
         p->metadata = (uint8_t *)meta.ptr; /* a view: the store copies */
@@ -153,10 +137,10 @@ void api_join_group(kreq_t *req, void *ctx)
         kreq_close(req, "malformed JoinGroup request");
         return;
     }
-    j.member_id = cstr(member);
-    j.instance_id = instance.len >= 0 ? cstr(instance) : NULL;
-    j.protocol_type = cstr(ptype);
-    j.client_id = cstr(req->client_id);
+    j.member_id = kstr_cstr(member);
+    j.instance_id = instance.len >= 0 ? kstr_cstr(instance) : NULL;
+    j.protocol_type = kstr_cstr(ptype);
+    j.client_id = kstr_cstr(req->client_id);
     bad = bad || !j.member_id || (instance.len >= 0 && !j.instance_id) || !j.protocol_type || !j.client_id;
     int16_t err = group_id(b, group, false, &j.group);
     if (!err && bad)
@@ -206,9 +190,9 @@ static bool read_assignments(krd_t *rd, gassign_t **out, int32_t *nout, bool *ba
         kstr_t bytes = krd_bytes(rd, false, false);
         if (rd->err)
             break;
-        char *cid = cstr(id);
+        char *cid = kstr_cstr(id);
         *bad = *bad || !cid;
-        a[(*nout)++] = (gassign_t){cid ? cid : cstr((kstr_t){NULL, 0}), bytes.ptr, bytes.len};
+        a[(*nout)++] = (gassign_t){cid ? cid : kstr_cstr((kstr_t){NULL, 0}), bytes.ptr, bytes.len};
     }
     return !rd->err;
 }
@@ -237,7 +221,7 @@ void api_sync_group(kreq_t *req, void *ctx)
         kreq_close(req, "malformed SyncGroup request");
         return;
     }
-    char *gid = NULL, *mid = cstr(member), *iid = instance.len >= 0 ? cstr(instance) : NULL;
+    char *gid = NULL, *mid = kstr_cstr(member), *iid = instance.len >= 0 ? kstr_cstr(instance) : NULL;
     int16_t err = group_id(b, group, false, &gid);
     if (!err && (bad || !mid || (instance.len >= 0 && !iid)))
         err = KERR_INVALID_REQUEST;
@@ -280,7 +264,7 @@ void api_heartbeat(kreq_t *req, void *ctx)
         kreq_close(req, "malformed Heartbeat request");
         return;
     }
-    char *gid = NULL, *mid = cstr(member), *iid = instance.len >= 0 ? cstr(instance) : NULL;
+    char *gid = NULL, *mid = kstr_cstr(member), *iid = instance.len >= 0 ? kstr_cstr(instance) : NULL;
     int16_t err = group_id(b, group, false, &gid);
     if (!err && (!mid || (instance.len >= 0 && !iid)))
         err = KERR_INVALID_REQUEST;
@@ -302,7 +286,7 @@ void api_leave_group(kreq_t *req, void *ctx)
         kreq_close(req, "malformed LeaveGroup request");
         return;
     }
-    char *gid = NULL, *mid = cstr(member);
+    char *gid = NULL, *mid = kstr_cstr(member);
     int16_t err = group_id(b, group, false, &gid);
     if (!err && !mid)
         err = KERR_INVALID_REQUEST;

@@ -18,25 +18,9 @@
 #include "group/group.h"
 #include "proto.h"
 
-/* A string field as a C string ("" for null); NULL if it holds a NUL. */
-static char *cstr(kstr_t s)
-{
-    if (s.len > 0 && memchr(s.ptr, 0, (size_t)s.len))
-        return NULL;
-    if (s.len < 0)
-        s.len = 0;
-    char *c = malloc((size_t)s.len + 1);
-    if (!c)
-        abort();
-    if (s.len)
-        memcpy(c, s.ptr, (size_t)s.len);
-    c[s.len] = '\0';
-    return c;
-}
-
 static int16_t group_id(bk_t *b, kstr_t s, char **out)
 {
-    *out = cstr(s);
+    *out = kstr_cstr(s);
     return *out ? gstore_check(b->groups, *out) : KERR_INVALID_GROUP_ID;
 }
 
@@ -103,9 +87,9 @@ static void read_commit_partition(krd_t *rd, int16_t v, bk_t *b, kstr_t topic, g
     kstr_t md = krd_str(rd, false, true);
     if (rd->err)
         return;
-    char *t = cstr(topic);
-    p->topic = t ? t : cstr((kstr_t){NULL, 0});
-    p->metadata = md.len >= 0 ? cstr(md) : NULL;
+    char *t = kstr_cstr(topic);
+    p->topic = t ? t : kstr_cstr((kstr_t){NULL, 0});
+    p->metadata = md.len >= 0 ? kstr_cstr(md) : NULL;
     if (!t || !partition_known(b, topic, p->partition))
         p->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     else if (md.len >= 0 && !p->metadata)
@@ -163,7 +147,7 @@ void api_offset_commit(kreq_t *req, void *ctx)
         kreq_close(req, "malformed OffsetCommit request");
         return;
     }
-    char *gid = NULL, *mid = cstr(member), *iid = instance.len >= 0 ? cstr(instance) : NULL;
+    char *gid = NULL, *mid = kstr_cstr(member), *iid = instance.len >= 0 ? kstr_cstr(instance) : NULL;
     int16_t err = group_id(b, group, &gid);
     if (!err && (!mid || (instance.len >= 0 && !iid)))
         err = KERR_INVALID_REQUEST;
@@ -224,7 +208,7 @@ static bool fetch_listed(krd_t *rd, kwr_t *wr, int16_t v, int32_t ntopics, const
     for (int32_t t = 0; t < ntopics && !rd->err; t++) {
         kstr_t name = krd_str(rd, false, false);
         int32_t np = krd_array(rd, false, false, 4);
-        char *topic = rd->err ? NULL : cstr(name);
+        char *topic = rd->err ? NULL : kstr_cstr(name);
         kwr_kstr(wr, false, name);
         kwr_array(wr, false, np);
         for (int32_t i = 0; i < np && !rd->err; i++) {
@@ -319,10 +303,10 @@ static bool read_delete(krd_t *rd, bk_t *b, del_req_t *d)
             abort();
         d->topics[d->ntopics++] = (dtopic_t){name, d->n, np};
         for (int32_t i = 0; i < np; i++, d->n++) {
-            char *c = cstr(name);
+            char *c = kstr_cstr(name);
             d->parts[d->n] = krd_i32(rd);
             d->errs[d->n] = c && partition_known(b, name, d->parts[d->n]) ? KERR_NONE : KERR_UNKNOWN_TOPIC_OR_PARTITION;
-            d->names[d->n] = c ? c : cstr((kstr_t){NULL, 0});
+            d->names[d->n] = c ? c : kstr_cstr((kstr_t){NULL, 0});
         }
     }
     return !rd->err;

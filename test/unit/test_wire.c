@@ -425,6 +425,18 @@ static void test_raw_skip_remain(void **state)
     assert_true(r.err);
 }
 
+static void test_kstr_cstr(void **state)
+{
+    (void)state;
+    char *c = kstr_cstr((kstr_t){NULL, -1});
+    assert_string_equal(c, "");
+    free(c);
+    c = kstr_cstr((kstr_t){(const uint8_t *)"abc", 2});
+    assert_string_equal(c, "ab");
+    free(c);
+    assert_null(kstr_cstr((kstr_t){(const uint8_t *)"a\0b", 3}));
+}
+
 static void test_be_helpers(void **state)
 {
     (void)state;
@@ -459,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_reserve_patch_and_growth),
         cmocka_unit_test(test_raw_skip_remain),
         cmocka_unit_test(test_be_helpers),
+        cmocka_unit_test(test_kstr_cstr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
