@@ -50,42 +50,34 @@ int pl_elect(ctl_t *c, const pref_t *parts, int n, const char *why)
     return rc;
 }
 
+typedef struct pl_req {
+    pref_t *parts;
+    int n, cap;
+} pl_req_t;
+
+static void pl_add(ctl_t *c, ctopic_t *t, int32_t p, void *arg)
+{
+    (void)c;
+    pl_req_t *r = arg;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 16;
+        if (!(r->parts = realloc(r->parts, sizeof(*r->parts) * (size_t)r->cap)))
+            abort();
+    }
+    r->parts[r->n++] = (pref_t){t, p, false};
+}
+
+static int pl_done(ctl_t *c, void *arg)
+{
+    pl_req_t *r = arg;
+    return pl_elect(c, r->parts, r->n, "PreferredReplicaPartitionLeaderElection");
+}
+
 void pl_changed(ctl_t *c)
 {
-    char *data = NULL;
-    struct Stat st;
-    int rc = ctl_get_watched(c, PL_PATH, &data, &st);
-    if (rc != ZOK || !c->active) {
-        free(data);
-        return;
-    }
-    zn_tpr_t *l = NULL;
-    int n = 0;
-    if (!data || zn_tplist_decode(data, 0, &l, &n) != 0)
-        wlog_error("[Controller id=%d epoch=%d] Malformed %s; removing it", (int)c->cfg.controller_id,
-                   (int)c->epoch, PL_PATH);
-    free(data);
-    pref_t *parts = calloc((size_t)(n ? n : 1), sizeof(*parts));
-    if (!parts)
-        abort();
-    int np = 0;
-    for (int i = 0; i < n; i++) {
-        ctopic_t *t = cm_topic(&c->m, l[i].topic);
-        if (t && l[i].partition < t->nparts)
-            parts[np++] = (pref_t){t, l[i].partition, false};
-        else
-            wlog_warn("[Controller id=%d epoch=%d] Preferred replica election for unknown partition %s-%d skipped",
-                      (int)c->cfg.controller_id, (int)c->epoch, l[i].topic, (int)l[i].partition);
-    }
-    zn_tplist_free(l, n);
-    rc = pl_elect(c, parts, np, "PreferredReplicaPartitionLeaderElection");
-    free(parts);
-    if (rc == CTL_DEPOSED)
-        return;
-    zkw_t w = {0};
-    zkw_delete(&w, PL_PATH, st.version); /* a newer request keeps its node and fires the watch */
-    zkw_commit(c, &w);
-    zkw_free(&w);
+    pl_req_t r = {0};
+    ctl_tplist_request(c, PL_PATH, "Preferred replica election", pl_add, pl_done, &r);
+    free(r.parts);
 }
 
 /* Kafka's checkAndTriggerAutoLeaderRebalance. */

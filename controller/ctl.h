@@ -175,6 +175,14 @@ void controlled_shutdown(kreq_t *req, void *ctx);
 /* reassign.c */
 /* zkc_get with a watch that also survives a missing node (exists watch). */
 int ctl_get_watched(ctl_t *c, const char *path, char **data, struct Stat *st);
+/* An operator's partition-list request znode ({"partitions":[{"topic","partition"}]}:
+ * preferred and unclean elections): read it with a watch, call each() for
+ * every partition of a live topic (others are logged as skipped), then
+ * done(); unless that reports CTL_DEPOSED, delete the node at the version
+ * read (a newer request keeps its node and fires the watch again). */
+typedef void (*ctl_tp_fn)(ctl_t *c, ctopic_t *t, int32_t p, void *arg);
+void ctl_tplist_request(ctl_t *c, const char *path, const char *what, ctl_tp_fn each, int (*done)(ctl_t *, void *),
+                        void *arg);
 void ra_changed(ctl_t *c);                /* /admin/reassign_partitions changed (also at activation) */
 void ra_progress_all(ctl_t *c);           /* finish every reassignment whose target replicas are in sync */
 int ra_resume_all(ctl_t *c);              /* at activation: re-send step A of unfinished reassignments */

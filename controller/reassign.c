@@ -47,6 +47,39 @@ int ctl_get_watched(ctl_t *c, const char *path, char **data, struct Stat *st)
     return rc == ZOK ? ctl_get_watched(c, path, data, st) : ZNONODE;
 }
 
+void ctl_tplist_request(ctl_t *c, const char *path, const char *what, ctl_tp_fn each, int (*done)(ctl_t *, void *),
+                        void *arg)
+{
+    char *data = NULL;
+    struct Stat st;
+    int rc = ctl_get_watched(c, path, &data, &st);
+    if (rc != ZOK || !c->active) {
+        free(data);
+        return;
+    }
+    zn_tpr_t *l = NULL;
+    int n = 0;
+    if (!data || zn_tplist_decode(data, 0, &l, &n) != 0)
+        wlog_error("[Controller id=%d epoch=%d] Malformed %s; removing it", (int)c->cfg.controller_id,
+                   (int)c->epoch, path);
+    free(data);
+    for (int i = 0; i < n; i++) {
+        ctopic_t *t = cm_topic(&c->m, l[i].topic);
+        if (t && !t->deleting && l[i].partition < t->nparts)
+            each(c, t, l[i].partition, arg);
+        else
+            wlog_warn("[Controller id=%d epoch=%d] %s for unknown partition %s-%d skipped",
+                      (int)c->cfg.controller_id, (int)c->epoch, what, l[i].topic, (int)l[i].partition);
+    }
+    zn_tplist_free(l, n);
+    if (done(c, arg) == CTL_DEPOSED)
+        return;
+    zkw_t w = {0};
+    zkw_delete(&w, path, st.version); /* a newer request keeps its node and fires the watch */
+    zkw_commit(c, &w);
+    zkw_free(&w);
+}
+
 static int32_t *ids_dup(const int32_t *v, int32_t n)
 {
     int32_t *d = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));

@@ -190,37 +190,18 @@ static void override_one(ctl_t *c, cbatch_t *b, ctopic_t *t, int32_t p)
               isr);
 }
 
+static void ul_each(ctl_t *c, ctopic_t *t, int32_t p, void *arg) { override_one(c, arg, t, p); }
+
+static int ul_done(ctl_t *c, void *arg)
+{
+    int rc = ps_commit_push(c, arg, true, NULL, NULL);
+    cb_free(arg);
+    return rc;
+}
+
 void ul_changed(ctl_t *c)
 {
-    char *data = NULL;
-    struct Stat st;
-    int rc = ctl_get_watched(c, UL_PATH, &data, &st);
-    if (rc != ZOK || !c->active) {
-        free(data);
-        return;
-    }
-    zn_tpr_t *l = NULL;
-    int n = 0;
-    if (!data || zn_tplist_decode(data, 0, &l, &n) != 0)
-        wlog_error("[Controller id=%d epoch=%d] Malformed %s; removing it", (int)c->cfg.controller_id,
-                   (int)c->epoch, UL_PATH);
-    free(data);
     cbatch_t b = {0};
-    for (int i = 0; i < n; i++) {
-        ctopic_t *t = cm_topic(&c->m, l[i].topic);
-        if (t && !t->deleting && l[i].partition < t->nparts)
-            override_one(c, &b, t, l[i].partition);
-        else
-            wlog_warn("[Controller id=%d epoch=%d] Unclean leader election for unknown partition %s-%d skipped",
-                      (int)c->cfg.controller_id, (int)c->epoch, l[i].topic, (int)l[i].partition);
-    }
-    zn_tplist_free(l, n);
-    rc = ps_commit_push(c, &b, true, NULL, NULL);
+    ctl_tplist_request(c, UL_PATH, "Unclean leader election", ul_each, ul_done, &b);
     cb_free(&b);
-    if (rc == CTL_DEPOSED)
-        return;
-    zkw_t w = {0};
-    zkw_delete(&w, UL_PATH, st.version); /* a newer request keeps its node and fires the watch */
-    zkw_commit(c, &w);
-    zkw_free(&w);
 }
