@@ -109,6 +109,16 @@ static inline int hs_open(hs_t *h)
     b->cfg.num_partitions = 1;
     b->cfg.default_replication_factor = 1;
     b->cfg.delete_topic_enable = true;
+    /* Consumer groups: Kafka's defaults (no initial rebalance delay). */
+    b->cfg.group_min_session_timeout_ms = 6000;
+    b->cfg.group_max_session_timeout_ms = 1800000;
+    b->cfg.group_max_size = INT32_MAX;
+    b->cfg.group_initial_rebalance_delay_ms = 0;
+    b->cfg.offsets_retention_minutes = 10080;
+    b->cfg.offsets_retention_check_interval_ms = 600000;
+    b->cfg.offset_metadata_max_bytes = 4096;
+    b->cfg.offsets_topic_num_partitions = 50;
+    b->cfg.offsets_commit_timeout_ms = 5000;
     b->controller_epoch = -1;
     b->broker_epoch = -1;
     snprintf(b->cluster_id, sizeof b->cluster_id, "apitest-cluster-id-001");

@@ -62,13 +62,7 @@ static int setup(void **state)
     if (hs_open(&H) != 0)
         return -1;
     bcfg_t *c = &H.b.cfg;
-    c->group_min_session_timeout_ms = 6000;
-    c->group_max_session_timeout_ms = 1800000;
     c->group_max_size = 100;
-    c->group_initial_rebalance_delay_ms = 0;
-    c->offsets_retention_minutes = 10080;
-    c->offsets_retention_check_interval_ms = 600000;
-    c->offset_metadata_max_bytes = 4096;
     g_check = KERR_NONE;
     g_records = 0;
     gstore_env_t env = {t_now, t_check, t_part, t_append, H.b.base, NULL};

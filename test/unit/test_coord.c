@@ -63,13 +63,6 @@ static int setup(void **state)
     if (hs_open(&H) != 0)
         return -1;
     bcfg_t *c = &H.b.cfg;
-    c->group_min_session_timeout_ms = 6000;
-    c->group_max_session_timeout_ms = 1800000;
-    c->group_max_size = 100;
-    c->offsets_retention_minutes = 10080;
-    c->offsets_retention_check_interval_ms = 600000;
-    c->offset_metadata_max_bytes = 4096;
-    c->offsets_topic_num_partitions = 50;
     c->offsets_commit_timeout_ms = 300;
     H.b.groups = gstore_new(&H.b);
     coord_start(&H.b);
