@@ -34,19 +34,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    rep = outcome.get_result()
-    if rep.when == "setup":
-        item._weir_first_proc = len(harness.ALL_PROCS)
-    if rep.failed and rep.when in ("setup", "call"):
-        first = getattr(item, "_weir_first_proc", 0)
-        procs = [p for i, p in enumerate(harness.ALL_PROCS) if i >= first or p.alive()]
-        for p in procs:
-            try:
-                rep.sections.append(("%s (pid %d, %s) last 50 lines" % (
-                    p.name, p.pid, "alive" if p.alive() else "exit %s" % p.returncode()),
-                    p.tail(50)))
-            except OSError:
-                pass
+    harness.attach_failure_logs(item, outcome.get_result(), 50)
 
 
 class _Fleet:

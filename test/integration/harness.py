@@ -68,6 +68,30 @@ def wait_until(what, fn, timeout=30.0, interval=0.2):
         time.sleep(interval)
 
 
+def attach_failure_logs(item, rep, lines):
+    """On a failed setup or call, attach the last `lines` lines of every process log
+    the test started (and of older ones still running), then repeat the failure
+    itself: the end of the report, all a truncated CI log may keep, must say it."""
+    if rep.when == "setup":
+        item._weir_first_proc = len(ALL_PROCS)
+    if not (rep.failed and rep.when in ("setup", "call")):
+        return
+    first = getattr(item, "_weir_first_proc", 0)
+    for i, p in enumerate(ALL_PROCS):
+        if i < first and not p.alive():
+            continue
+        try:
+            rep.sections.append(("%s (pid %d, %s) last %d lines" % (
+                p.name, p.pid, "alive" if p.alive() else "exit %s" % p.returncode(), lines),
+                p.tail(lines)))
+        except OSError:
+            pass
+    crash = getattr(rep.longrepr, "reprcrash", None)
+    if crash is not None:
+        rep.sections.append(("failure of %s" % item.nodeid,
+                             "%s:%d: %s" % (crash.path, crash.lineno, crash.message)))
+
+
 def tcp_alive(port, host="127.0.0.1"):
     try:
         with socket.create_connection((host, port), timeout=1):

@@ -194,23 +194,26 @@ def test_offsets_for_times_inside_a_batch(shared_cluster):
     p = harness.ck_producer(c.bootstrap(), **{"linger.ms": 200})
     res = harness.ck_produce_all(p, [(None, b"b%d" % i, {"timestamp": ts0 + 100 * i})
                                      for i in range(10)], t)
-    assert [r[2] for r in res] == list(range(10)) and all(r[0] is None for r in res)
+    assert [r[2] for r in res] == list(range(10)) and all(r[0] is None for r in res), \
+        [(r[0], r[2]) for r in res]
     dirs = c.partition_dirs(t, 0)
     # One batch on disk: 61-byte header, then the 10 records (so the lookup must look inside).
     with open(os.path.join(dirs[0], harness.segment_files(dirs[0])[0]), "rb") as f:
         head = f.read(61)
-    assert struct.unpack_from(">i", head, 57)[0] == 10, "records not in one batch"
+    n = struct.unpack_from(">i", head, 57)[0]
+    assert n == 10, "records not in one batch: the first holds %d" % n
     cons = harness.ck_consumer(c.bootstrap())
     try:
         for target, want in ((ts0 + 500, 5), (ts0 + 501, 6), (ts0 + 900, 9), (ts0, 0)):
-            got = cons.offsets_for_times([CkTP(t, 0, target)], timeout=10)[0].offset
-            assert got == want, "timestamp +%d: offset %d, want %d" % (target - ts0, got, want)
+            got = cons.offsets_for_times([CkTP(t, 0, target)], timeout=10)[0]
+            assert got.error is None and got.offset == want, \
+                "timestamp +%d: offset %d (error %s), want %d" % (target - ts0, got.offset, got.error, want)
     finally:
         cons.close()
     kp = KafkaConsumer(bootstrap_servers=c.bootstrap(), group_id=None, enable_auto_commit=False)
     try:
         tp = KpTP(t, 0)
         r = kp.offsets_for_times({tp: ts0 + 301})[tp]
-        assert (r.offset, r.timestamp) == (4, ts0 + 400)
+        assert r is not None and (r.offset, r.timestamp) == (4, ts0 + 400), "kafka-python: %r" % (r,)
     finally:
         kp.close()
