@@ -130,6 +130,9 @@ static void brokers_refresh(ctl_t *c, bool act)
             /* Everyone learns the new live-broker list. */
             ps_send_um_all(c, NULL, 0, -1);
             del_progress_all(c);
+            /* A reassignment waiting for a live in-sync target replica. */
+            if (c->active)
+                ra_progress_all(c);
         }
     } else if (act && ndead) {
         ps_send_um_all(c, NULL, 0, -1);

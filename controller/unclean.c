@@ -196,6 +196,8 @@ static int ul_done(ctl_t *c, void *arg)
 {
     int rc = ps_commit_push(c, arg, true, NULL, NULL);
     cb_free(arg);
+    if (rc == ZOK && c->active)
+        ra_progress_all(c); /* a reassignment held with the partition can finish now */
     return rc;
 }
 

@@ -14,7 +14,9 @@ every acknowledged record is readable, and Y rejoins with identical bytes.
 
 The loophole cases: X restarted uncleanly and then stopped cleanly (SIGTERM
 writes the marker) registers as clean, but the block recorded in the state
-znode holds; and when no controller saw the unclean restart at all (both
+znode holds through a preferred election, a controller failover and a
+reassignment whose only target is X (which finishes once the operator lifts
+the block); and when no controller saw the unclean restart at all (both
 stopped), the broker keeps registering as unclean across its clean restart,
 and the controller that then starts removes X's stale leadership instead of
 confirming it.  In a larger ISR [X, Y] the same unseen restart makes X leave
@@ -127,9 +129,9 @@ def override(c):
     return cp
 
 
-def finish(c, held_epoch, writes):
+def finish(c, held_epoch, writes, y_replica=True):
     """After the override: X leads a new epoch, everything acknowledged is readable,
-    Y rejoins with identical bytes."""
+    Y rejoins with identical bytes (y_replica) or is no longer a replica at all."""
     s = state(c)
     assert s["leader"] == X and s["isr"] == [X] and s["leader_epoch"] > held_epoch, s
     assert "unclean_shutdown_blocked" not in s, s
@@ -137,11 +139,25 @@ def finish(c, held_epoch, writes):
     m3 = faultlib.Writes(c.bootstrap(), TOPIC, 0, values(b"m3", 50))
     assert len(m3.acked()) == 50, [o.err for o in m3.ops if not o.ok][:3]
     faultlib.restart_broker(c, Y)
-    faultlib.wait_full_isr(c, TOPIC, 1, timeout=60)
+    if y_replica:
+        faultlib.wait_full_isr(c, TOPIC, 1, timeout=60)
+        orders = ([X, Y], [Y, X])
+    else:
+        orders = ([X], [Y, X])
     readings = [faultlib.read_all(c.bootstrap(ids), TOPIC, 1, name="r%d" % i)
-                for i, ids in enumerate(([X, Y], [Y, X]))]
+                for i, ids in enumerate(orders)]
     faultlib.check_history(SCEN, writes + [m3], [r for r, _ in readings])
-    faultlib.check_replicas(SCEN, c, TOPIC, 1, readings[0][1], replicas=[[X, Y]])
+    faultlib.check_replicas(SCEN, c, TOPIC, 1, readings[0][1], replicas=[[X, Y] if y_replica else [X]])
+
+
+def reassign(c, plan, action, check=True):
+    return harness.run(["bash", os.path.join(harness.REPO, "scripts", "reassign-partitions.sh"),
+                        "--bootstrap-server", c.bootstrap(), "--zookeeper", c.zk_connect,
+                        "--reassignment-json-file", plan, action], check=check)
+
+
+def assignment(c):
+    return json.loads(c.zk.get(c.zpath("/brokers/topics/%s" % TOPIC)))
 
 
 def test_unclean_restart_held_until_operator_override(fleet):
@@ -204,11 +220,30 @@ def test_clean_restart_does_not_lift_the_block(fleet):
     harness.wait_until("another controller active", lambda: c.active_controller() not in (None, active),
                        timeout=30)
     c.start_controller(active)
-    probe = assert_held(c, "clean restart after an unclean one, a preferred election and a controller failover")
-    assert state(c)["leader_epoch"] == held_epoch
+    time.sleep(2)
+    assert state(c)["leader_epoch"] == held_epoch, state(c)
+    # ...nor does a reassignment that drops Y: its target, X alone, is in sync,
+    # but finishing it must not elect X either.
+    plan = os.path.join(fleet.workdir, "f10-to-x.json")
+    with open(plan, "w") as f:
+        json.dump({"version": 1, "partitions": [{"topic": TOPIC, "partition": 0, "replicas": [X]}]}, f)
+    reassign(c, plan, "--execute")
+    harness.wait_until("the controller to start the reassignment",
+                       lambda: (assignment(c).get("removing_replicas") or {}).get("0") == [Y], timeout=15)
+    probe = assert_held(c, "clean restart after an unclean one, a preferred election, a controller failover "
+                           "and a reassignment")
+    cp = reassign(c, plan, "--verify", check=False)
+    assert cp.returncode != 0 and "Reassignment of partition %s-0 is still in progress." % TOPIC in cp.stdout, (
+        cp.returncode, cp.stdout, cp.stderr)
 
     override(c)
-    finish(c, held_epoch, [m1, probe])
+    # Lifting the block lets the reassignment finish: Y is no longer a replica.
+    harness.wait_until("the reassignment to finish after the override",
+                       lambda: assignment(c)["partitions"]["0"] == [X]
+                       and not assignment(c).get("removing_replicas"), timeout=15)
+    out = reassign(c, plan, "--verify").stdout
+    assert "Reassignment of partition %s-0 is complete." % TOPIC in out, out
+    finish(c, held_epoch, [m1, probe], y_replica=False)
 
 
 def test_unclean_restart_no_controller_saw(fleet):
