@@ -173,6 +173,7 @@ struct bk {
      * that was answered.  Written by libzookeeper's thread. */
     _Atomic int64_t zk_last_ok_ms;
     struct event *lease_ev;
+    bool lease_lapsed; /* as last logged by the probe timer */
     /* Consumer groups (broker/group/): the coordinator's partition side and
      * the group/offsets store. */
     struct coord *coord;

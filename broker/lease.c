@@ -17,6 +17,7 @@
 
 #include "broker.h"
 #include "util.h"
+#include "wlog.h"
 
 typedef struct lease_probe {
     bk_t *b;
@@ -35,11 +36,29 @@ static void lease_answered(int rc, const struct Stat *st, const void *data)
     free(lp);
 }
 
+/* Say when the lease lapses and when it is back: a broker that refuses to
+ * act as leader while its metadata names it must tell the operator why. */
+static void lease_log(bk_t *b)
+{
+    int64_t quiet = mono_ms() - b->zk_last_ok_ms;
+    bool lapsed = !bk_lease_valid(b);
+    if (lapsed == b->lease_lapsed)
+        return;
+    b->lease_lapsed = lapsed;
+    if (lapsed)
+        wlog_warn("leader lease lapsed: ZooKeeper has not answered a request sent in the last %lld ms (2/3 of "
+                  "zookeeper.session.timeout.ms=%d); not acting as leader until it does",
+                  (long long)quiet, (int)b->cfg.zookeeper_session_timeout_ms);
+    else
+        wlog_info("leader lease renewed: ZooKeeper answers again");
+}
+
 static void on_probe(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     bk_t *b = arg;
+    lease_log(b);
     lease_probe_t *lp = malloc(sizeof *lp);
     lp->b = b;
     lp->sent_ms = mono_ms();
