@@ -88,6 +88,7 @@ typedef struct bpart {
     rfollower_t *fol;           /* one per replica other than us */
     int32_t nfol;
     int64_t epoch_start_offset; /* our LEO when this leader epoch began */
+    int64_t led_since_ms;       /* monotonic time this leader epoch began here */
     bool isr_inflight;          /* one AlterPartition at a time */
     int32_t *pending_isr, npending; /* requested ISR while in flight */
     /* follower side */
@@ -128,6 +129,9 @@ void produce_free_waiters(bk_t *b);
 /* Called after an append or a HW move: re-evaluates waiting fetches soon. */
 void fetch_wakeup(bk_t *b);
 void fetch_free_waiters(bk_t *b);
+/* This broker now leads p: answer the waiting fetches of p's followers now,
+ * so that their next fetch can name p. */
+void fetch_leader_changed(bk_t *b, const bpart_t *p);
 
 /* ---- forwarding to the active controller (broker/fwd.c) ---- */
 typedef void (*fwd_cb)(void *arg, const uint8_t *resp, size_t len); /* resp NULL = failed */

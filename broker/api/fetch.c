@@ -7,6 +7,11 @@
  * user-space copy.  If fewer than MinBytes are available and MaxWaitMs > 0,
  * the request waits: appends wake every waiter (fetch_wakeup), each re-checks
  * its partitions and answers once MinBytes are there or its timer fires.
+ * A follower's fetch built before it learnt that this broker leads one more
+ * of its partitions cannot name that partition, so it is answered at once
+ * (fetch_leader_changed) or soon (FETCH_CATCHUP_WAIT_MS) instead of after
+ * its full wait: the next fetch names the partition, and acks=all writes to
+ * a new leader are not held for a follower's long poll.
  * Versions 0-3 use the legacy message format, which the log does not store;
  * their partitions get UNSUPPORTED_VERSION.
  * Thread: the network loop.
@@ -19,7 +24,14 @@
 
 #include "broker.h"
 #include "proto.h"
+#include "util.h"
 #include "wlog.h"
+
+/* A follower fetch that leaves out a partition this broker began to lead
+ * less than FETCH_CATCHUP_WINDOW_MS ago, and that the follower replicates,
+ * waits at most FETCH_CATCHUP_WAIT_MS. */
+#define FETCH_CATCHUP_WAIT_MS 10
+#define FETCH_CATCHUP_WINDOW_MS 2000
 
 typedef struct fpart {
     int32_t partition;
@@ -42,6 +54,7 @@ typedef struct fetch_waiter {
     ftopic_t *topics;
     int32_t ntopics;
     struct event *timer;
+    bool cut; /* answer at the next wakeup, whatever is available */
     struct fetch_waiter *prev, *next;
 } fetch_waiter_t;
 
@@ -213,7 +226,7 @@ static void on_wakeup(evutil_socket_t fd, short what, void *arg)
     while (w) {
         fetch_waiter_t *n = w->next;
         bool err;
-        if (kreq_conn_closed(w->req) || fetch_available(w, &err) >= w->min_bytes || err)
+        if (w->cut || kreq_conn_closed(w->req) || fetch_available(w, &err) >= w->min_bytes || err)
             fw_finish(w);
         w = n;
     }
@@ -226,6 +239,56 @@ void fetch_wakeup(bk_t *b)
     if (!b->fetch_ev)
         b->fetch_ev = event_new(b->base, -1, 0, on_wakeup, b);
     event_active(b->fetch_ev, 0, 0);
+}
+
+static bool replicates(const bpart_t *p, int32_t id)
+{
+    for (int32_t i = 0; i < p->nreplicas; i++)
+        if (p->replicas[i] == id)
+            return true;
+    return false;
+}
+
+void fetch_leader_changed(bk_t *b, const bpart_t *p)
+{
+    bool any = false;
+    for (fetch_waiter_t *w = b->waiters; w; w = w->next)
+        if (w->replica_id >= 0 && w->replica_id != b->cfg.broker_id && replicates(p, w->replica_id)) {
+            w->cut = true;
+            any = true;
+        }
+    if (any)
+        fetch_wakeup(b);
+}
+
+typedef struct recent_led {
+    int32_t replica;
+    int64_t since_ms, n;
+} recent_led_t;
+
+static void count_recent_led(bpart_t *p, void *arg)
+{
+    recent_led_t *c = arg;
+    if (p->is_leader && p->led_since_ms >= c->since_ms && replicates(p, c->replica))
+        c->n++;
+}
+
+/* Does this follower fetch leave out a partition led here since recently
+ * that the follower replicates? */
+static bool omits_recent_leadership(bk_t *b, const fetch_waiter_t *w)
+{
+    recent_led_t c = {w->replica_id, mono_ms() - FETCH_CATCHUP_WINDOW_MS, 0};
+    bpart_foreach(b, count_recent_led, &c);
+    int64_t named = 0;
+    for (int32_t i = 0; i < w->ntopics && named < c.n; i++) {
+        const ftopic_t *t = &w->topics[i];
+        for (int32_t j = 0; j < t->nparts; j++) {
+            const bpart_t *p = bpart_get(b, (const char *)t->name.ptr, (size_t)t->name.len, t->parts[j].partition);
+            if (p && p->is_leader && p->led_since_ms >= c.since_ms && replicates(p, w->replica_id))
+                named++;
+        }
+    }
+    return named < c.n;
 }
 
 void fetch_free_waiters(bk_t *b)
@@ -322,6 +385,8 @@ void api_fetch(kreq_t *req, void *ctx)
         fw_free(w);
         return;
     }
+    if (w->replica_id >= 0 && w->max_wait > FETCH_CATCHUP_WAIT_MS && omits_recent_leadership(b, w))
+        w->max_wait = FETCH_CATCHUP_WAIT_MS;
     w->timer = evtimer_new(b->base, on_timeout, w);
     struct timeval tv = {w->max_wait / 1000, (w->max_wait % 1000) * 1000};
     evtimer_add(w->timer, &tv);

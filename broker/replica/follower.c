@@ -32,6 +32,13 @@
 
 #define FETCH_MAX_WAIT_MS 500
 #define FETCH_MAX_BYTES (16 << 20)
+/* After a failed request the fetcher waits RETRY_FIRST_MS, doubling up to
+ * RETRY_BACKOFF_MS while failures go on.  The first failures after a
+ * leadership change are mostly a race (this follower heard of the new
+ * leader epoch before the leader did: UNKNOWN_LEADER_EPOCH or
+ * NOT_LEADER_OR_FOLLOWER) that is over within milliseconds, and acks=all
+ * writes to the new leader wait for this follower meanwhile. */
+#define RETRY_FIRST_MS 5
 #define RETRY_BACKOFF_MS 200
 
 typedef struct fetcher {
@@ -54,6 +61,7 @@ typedef struct fetcher {
     /* loop only */
     bool inflight;
     int16_t inflight_api;
+    int backoff_ms; /* the last retry delay; 0 after a good response */
     int evfd;
     struct event *ev, *retry;
     struct fetcher *next;
@@ -168,7 +176,10 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 
 static void retry_later(fetcher_t *f)
 {
-    struct timeval tv = {0, RETRY_BACKOFF_MS * 1000};
+    f->backoff_ms = f->backoff_ms <= 0 ? RETRY_FIRST_MS : f->backoff_ms * 2;
+    if (f->backoff_ms > RETRY_BACKOFF_MS)
+        f->backoff_ms = RETRY_BACKOFF_MS;
+    struct timeval tv = {0, f->backoff_ms * 1000};
     evtimer_add(f->retry, &tv);
 }
 
@@ -413,10 +424,12 @@ static void on_response(evutil_socket_t fd, short what, void *arg)
     free(resp);
     if (f->b->shutting_down)
         return;
-    if (ok)
+    if (ok) {
+        f->backoff_ms = 0;
         fetcher_kick(f);
-    else
+    } else {
         retry_later(f);
+    }
 }
 
 static fetcher_t *fetcher_get(bk_t *b, int32_t leader_id, const char *host, int32_t port)

@@ -74,6 +74,8 @@ void repl_become_leader(bk_t *b, bpart_t *p)
     p->npending = 0;
     p->isr_inflight = false;
     p->epoch_start_offset = plog_end_offset(p->log);
+    p->led_since_ms = now;
+    fetch_leader_changed(b, p);
 }
 
 /* HW = min LEO over the leader and the maximal ISR; never backwards. */

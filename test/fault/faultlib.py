@@ -204,6 +204,11 @@ PRODUCER_CONF = {
     "socket.timeout.ms": 4000,
     "max.in.flight.requests.per.connection": 1,
     "linger.ms": 5,
+    # librdkafka grows a broker's reconnect backoff across restarts and keeps it
+    # after a good connection: with its default cap (10 s) a producer waits up to
+    # 10 s to reach a restarted broker that has just become leader (seen in 07,
+    # "Delaying next reconnect by 9999ms"). The Java client's cap is 1 s.
+    "reconnect.backoff.max.ms": 1000,
 }
 
 

@@ -502,6 +502,89 @@ static void test_replica_long_poll_woken_by_produce(void **state)
     hc_close(&c2);
 }
 
+/* A follower's long poll built before a leadership change cannot name the
+ * partition: the new leader answers it at once, and answers soon a poll that
+ * still leaves out a partition it began to lead less than 2 s ago. */
+static void req_fetch_nothing(kwr_t *w, int32_t replica_id, int32_t max_wait)
+{
+    hreq_begin(w, KAPI_FETCH, 11, g_corr++, "repltest", false);
+    kwr_i32(w, replica_id);
+    kwr_i32(w, max_wait);
+    kwr_i32(w, 1);       /* MinBytes */
+    kwr_i32(w, 1 << 20); /* MaxBytes */
+    kwr_i8(w, 0);
+    kwr_i32(w, 0);          /* SessionId */
+    kwr_i32(w, -1);         /* SessionEpoch */
+    kwr_array(w, false, 0); /* no topics */
+    kwr_array(w, false, 0); /* ForgottenTopicsData */
+    kwr_str(w, false, "");  /* RackId */
+}
+
+static void test_follower_poll_answered_on_leadership(void **state)
+{
+    (void)state;
+    hc_t cc, c2;
+    assert_int_equal(hc_connect(&H, &cc), 0);
+    assert_int_equal(hc_connect(&H, &c2), 0);
+    /* Replica 2 polls t-0 (epoch unchecked) with nothing to read: it waits. */
+    kwr_t w;
+    kwr_init(&w, 256);
+    req_fetch(&w, 2, -1, 0, 3000);
+    send_req(&c2, &w);
+    expect_silence(&c2, 100);
+    /* This broker begins a new leadership of t-0: the poll is answered now. */
+    int64_t t = mono_ms();
+    lair_t0(&cc, 1, 1, k_123, 3, -1);
+    resp_t r;
+    recv_resp(&c2, &w, TMO, &r);
+    assert_true(mono_ms() - t < 1000);
+    fres_t f;
+    parse_fetch(&r, &f);
+    assert_int_equal(f.err, KERR_NONE);
+    assert_int_equal(f.nrecords, 0);
+    kwr_free(&w);
+    hc_close(&cc);
+    hc_close(&c2);
+}
+
+static void test_follower_poll_missing_new_leadership_is_short(void **state)
+{
+    (void)state;
+    hc_t c2, cc;
+    assert_int_equal(hc_connect(&H, &c2), 0);
+    assert_int_equal(hc_connect(&H, &cc), 0);
+    kwr_t w;
+    kwr_init(&w, 256);
+    /* t-0 has been led here for less than 2 s: replica 2's poll that leaves
+     * it out is answered within milliseconds, not after its 3 s. */
+    int64_t t = mono_ms();
+    req_fetch_nothing(&w, 2, 3000);
+    resp_t r;
+    roundtrip(&c2, &w, &r);
+    assert_true(mono_ms() - t < 1000);
+    free(r.buf);
+    kwr_free(&w);
+    /* A consumer's poll is not cut short, ... */
+    kwr_init(&w, 256);
+    req_fetch_nothing(&w, -1, 300);
+    send_req(&cc, &w);
+    expect_silence(&cc, 150);
+    recv_resp(&cc, &w, TMO, &r);
+    free(r.buf);
+    kwr_free(&w);
+    /* ...nor, once the leadership is older, a follower's. */
+    t0()->led_since_ms -= 5000;
+    kwr_init(&w, 256);
+    req_fetch_nothing(&w, 2, 300);
+    send_req(&c2, &w);
+    expect_silence(&c2, 150);
+    recv_resp(&c2, &w, TMO, &r);
+    free(r.buf);
+    kwr_free(&w);
+    hc_close(&c2);
+    hc_close(&cc);
+}
+
 /* ------------------------------------------------------------------ */
 /* 2. acks=all failures                                                 */
 
@@ -1036,6 +1119,7 @@ typedef struct fl_req {
     int32_t replica_id, current_epoch;
     int64_t offset; /* Fetch: FetchOffset */
     int32_t epoch;  /* OffsetForLeaderEpoch: LeaderEpoch */
+    int64_t at_ms;  /* when the fake leader read it */
 } fl_req_t;
 
 typedef struct fl_ofe {
@@ -1153,6 +1237,7 @@ static int fl_handle(fake_leader_t *fl, const uint8_t *frame, size_t len, kwr_t 
     if (!rd.err && cid.len > 0)
         snprintf(q.client_id, sizeof q.client_id, "%.*s", (int)cid.len, (const char *)cid.ptr);
     kwr_i32(out, corr); /* response header v0 */
+    q.at_ms = mono_ms();
     int hold = -1;
     pthread_mutex_lock(&fl->mu);
     if (q.key == KAPI_FETCH && q.ver == 11) {
@@ -1460,6 +1545,37 @@ static void test_follower_truncates_by_epoch(void **state)
     hc_close(&c);
 }
 
+/* The follower heard of leader epoch 3 before the leader did: the leader
+ * answers UNKNOWN_LEADER_EPOCH, and the follower asks again within
+ * milliseconds (acks=all writes to the new leader wait for it), backing off
+ * further only while the answer stays the same. */
+static void test_follower_retries_epoch_race_soon(void **state)
+{
+    (void)state;
+    local_batches(3, 2, 0); /* 0..5 */
+    fake_leader_t *fl = fl_start();
+    fl_set_ofe(fl, 0, KERR_UNKNOWN_LEADER_EPOCH, -1, -1);
+    fl_set_ofe(fl, 1, KERR_UNKNOWN_LEADER_EPOCH, -1, -1);
+    fl_set_ofe(fl, 2, KERR_NONE, 0, 6);
+    hc_t c;
+    assert_int_equal(hc_connect(&H, &c), 0);
+    lair_t0(&c, 2, 3, k_123, 3, fl->port);
+    pump_until(fetch_seen_locked, 1, "the first fetch after the epoch check");
+    pthread_mutex_lock(&fl->mu);
+    assert_true(fl->nreqs >= 4);
+    fl_req_t q[4] = {fl->reqs[0], fl->reqs[1], fl->reqs[2], fl->reqs[3]};
+    pthread_mutex_unlock(&fl->mu);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(q[i].key, KAPI_OFFSET_FOR_LEADER_EPOCH);
+    assert_int_equal(q[3].key, KAPI_FETCH);
+    assert_int_equal(q[3].offset, 6);
+    /* 5 ms, then 10 ms: both far below the 200 ms of a lasting failure */
+    assert_true(q[1].at_ms - q[0].at_ms >= 5 && q[1].at_ms - q[0].at_ms < 100);
+    assert_true(q[2].at_ms - q[1].at_ms >= 10 && q[2].at_ms - q[1].at_ms < 100);
+    assert_int_equal(plog_end_offset(t0()->log), 6);
+    hc_close(&c);
+}
+
 /* A leader answering our own latest epoch truncates in one round. */
 static void test_follower_truncates_same_epoch(void **state)
 {
@@ -1664,6 +1780,8 @@ int main(void)
         L(test_acks_all_waits_for_followers),
         L(test_hw_is_min_and_monotonic),
         L(test_replica_long_poll_woken_by_produce),
+        L(test_follower_poll_answered_on_leadership),
+        L(test_follower_poll_missing_new_leadership_is_short),
         L(test_acks_all_times_out),
         L(test_not_enough_replicas),
         L(test_not_enough_replicas_after_append),
@@ -1678,6 +1796,7 @@ int main(void)
         F(test_follower_fetches_from_zero),
         F(test_follower_truncates_by_epoch),
         F(test_follower_truncates_same_epoch),
+        F(test_follower_retries_epoch_race_soon),
         F(test_follower_refuses_gap),
         F(test_follower_refuses_bad_crc),
         cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
