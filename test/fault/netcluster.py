@@ -28,12 +28,7 @@ class NetZooKeeper(harness.ZooKeeper):
         self.port = 2181
         self.datadir = os.path.join(workdir, "zookeeper")
         os.makedirs(self.datadir, exist_ok=True)
-        cfg = os.path.join(workdir, "zoo.cfg")
-        with open(cfg, "w") as f:
-            f.write("tickTime=1000\ninitLimit=10\nsyncLimit=5\n"
-                    "dataDir=%s\nclientPort=%d\nclientPortAddress=%s\n"
-                    "maxClientCnxns=0\nadmin.enableServer=false\n"
-                    "4lw.commands.whitelist=ruok,srvr,stat\n" % (self.datadir, self.port, self.host))
+        cfg = harness.write_zoo_cfg(workdir, self.datadir, self.host, self.port)
         argv = ["java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Dzookeeper.root.logger=INFO,CONSOLE", "-cp", harness.ZK_CLASSPATH,
                 "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]

@@ -157,6 +157,19 @@ class Proc:
         return "\n".join(self.output().splitlines()[-n:])
 
 
+def write_zoo_cfg(workdir, datadir, host, port):
+    """zoo.cfg of a standalone test ZooKeeper, as conf/zookeeper.properties sets it up:
+    a 500 ms tick, because ZooKeeper expires sessions on tick boundaries and a dead
+    broker is noticed up to one tick after its session timeout."""
+    cfg = os.path.join(workdir, "zoo.cfg")
+    with open(cfg, "w") as f:
+        f.write("tickTime=500\nmaxSessionTimeout=60000\ninitLimit=20\nsyncLimit=10\n"
+                "dataDir=%s\nclientPort=%d\nclientPortAddress=%s\n"
+                "maxClientCnxns=0\nadmin.enableServer=false\n"
+                "4lw.commands.whitelist=ruok,srvr,stat\n" % (datadir, port, host))
+    return cfg
+
+
 class ZooKeeper:
     """Debian's standalone ZooKeeper on a free loopback port."""
 
@@ -164,12 +177,7 @@ class ZooKeeper:
         self.port = free_port()
         self.datadir = os.path.join(workdir, "zookeeper")
         os.makedirs(self.datadir, exist_ok=True)
-        cfg = os.path.join(workdir, "zoo.cfg")
-        with open(cfg, "w") as f:
-            f.write("tickTime=1000\ninitLimit=10\nsyncLimit=5\n"
-                    "dataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
-                    "maxClientCnxns=0\nadmin.enableServer=false\n"
-                    "4lw.commands.whitelist=ruok,srvr,stat\n" % (self.datadir, self.port))
+        cfg = write_zoo_cfg(workdir, self.datadir, "127.0.0.1", self.port)
         argv = ["java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Dzookeeper.root.logger=INFO,CONSOLE",
                 "-cp", ZK_CLASSPATH, "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
