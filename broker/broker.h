@@ -178,6 +178,7 @@ struct bk {
     _Atomic int64_t zk_last_ok_ms;
     struct event *lease_ev;
     bool lease_lapsed; /* as last logged by the probe timer */
+    int64_t became_leader_ms; /* monotonic time of the newest leader epoch begun here */
     /* Consumer groups (broker/group/): the coordinator's partition side and
      * the group/offsets store. */
     struct coord *coord;

@@ -278,6 +278,8 @@ static void count_recent_led(bpart_t *p, void *arg)
 static bool omits_recent_leadership(bk_t *b, const fetch_waiter_t *w)
 {
     recent_led_t c = {w->replica_id, mono_ms() - FETCH_CATCHUP_WINDOW_MS, 0};
+    if (b->became_leader_ms < c.since_ms || b->became_leader_ms == 0)
+        return false; /* no leadership begun lately: nothing to look for */
     bpart_foreach(b, count_recent_led, &c);
     int64_t named = 0;
     for (int32_t i = 0; i < w->ntopics && named < c.n; i++) {

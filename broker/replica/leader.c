@@ -75,6 +75,7 @@ void repl_become_leader(bk_t *b, bpart_t *p)
     p->isr_inflight = false;
     p->epoch_start_offset = plog_end_offset(p->log);
     p->led_since_ms = now;
+    b->became_leader_ms = now;
     fetch_leader_changed(b, p);
 }
 
